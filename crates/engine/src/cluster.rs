@@ -1,0 +1,695 @@
+//! Cluster snapshot (the planner's input) and the index that finds migration targets
+//! without scanning every node for every VM.
+//!
+//! # Target rule
+//!
+//! A node is a feasible target for VM `v` leaving node `s` when it is healthy, is not
+//! `s`, keeps CPU utilization at or below `target_cpu_ceiling` with `v`'s demand added,
+//! has free memory >= `v`'s memory + `memory_margin_mib`, offers a migration path of at
+//! least `min_bandwidth_mbps` (min of both NICs and, across racks, the inter-rack link),
+//! hosts no VM of `v`'s anti-affinity group, and is below the per-node migration cap.
+//! Among feasible nodes the lowest post-placement utilization wins, then a node in the
+//! source's rack, then the smallest node id: the choice is deterministic.
+//!
+//! # Why an index
+//!
+//! Post-placement utilization `(load + d) / cores` is monotone in `load` for nodes of
+//! equal core count. Nodes are therefore grouped by core count and kept in ordered sets
+//! keyed by load; a search walks each group from its least-loaded node and stops at the
+//! first feasible one (or at the first that breaks the ceiling). Reservations move a
+//! node within its set in O(log n). Clusters have few distinct node shapes, so a search
+//! costs O(shapes x log n) plus the infeasible nodes it skips.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::{InputError, check_non_negative, check_positive, check_range, ensure};
+use crate::policy::PlannerConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeHealth {
+    #[default]
+    Healthy,
+    /// Up but not to be given new work (maintenance, recent errors).
+    Degraded,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSnapshot {
+    pub id: String,
+    pub cores: f64,
+    /// CPU demand of its VMs (plus reservations) over its cores; may exceed 1.
+    pub cpu_utilization: f64,
+    pub memory_mib: u64,
+    pub free_memory_mib: u64,
+    pub bandwidth_mbps: f64,
+    #[serde(default)]
+    pub rack: String,
+    #[serde(default)]
+    pub health: NodeHealth,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSnapshot {
+    pub id: String,
+    pub node_id: String,
+    pub vcpus: u32,
+    pub memory_mib: u64,
+    /// CPU the VM is using now, in cores.
+    pub cpu_demand_cores: f64,
+    #[serde(default)]
+    pub dirty_rate_mib_s: f64,
+    #[serde(default)]
+    pub anti_affinity_group: Option<String>,
+    #[serde(default)]
+    pub service_group: Option<String>,
+}
+
+/// A migration already running when the snapshot was taken: it counts against caps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InFlightMigration {
+    pub vm_id: String,
+    pub source_node_id: String,
+    pub target_node_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSnapshot {
+    pub nodes: Vec<NodeSnapshot>,
+    #[serde(default)]
+    pub vms: Vec<VmSnapshot>,
+    /// Bandwidth between racks; `None` = as fast as the NICs.
+    #[serde(default)]
+    pub inter_rack_bandwidth_mbps: Option<f64>,
+    #[serde(default)]
+    pub in_flight: Vec<InFlightMigration>,
+}
+
+impl ClusterSnapshot {
+    /// Check that every value is finite and in range and that every reference resolves.
+    pub fn validate(&self) -> Result<(), InputError> {
+        let mut node_ids = HashMap::with_capacity(self.nodes.len());
+        for (i, n) in self.nodes.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("nodes[{i}]"));
+            ensure(!n.id.is_empty(), "id", || "must not be empty".into()).map_err(at)?;
+            ensure(node_ids.insert(n.id.as_str(), i).is_none(), "id", || {
+                format!("duplicate node id {:?}", n.id)
+            })
+            .map_err(at)?;
+            check_positive("cores", n.cores).map_err(at)?;
+            check_range("cpu_utilization", n.cpu_utilization, 0.0, 1000.0).map_err(at)?;
+            ensure(n.memory_mib > 0, "memory_mib", || "must be > 0".into()).map_err(at)?;
+            ensure(n.free_memory_mib <= n.memory_mib, "free_memory_mib", || {
+                format!(
+                    "{} is more than the node's memory_mib {}",
+                    n.free_memory_mib, n.memory_mib
+                )
+            })
+            .map_err(at)?;
+            check_non_negative("bandwidth_mbps", n.bandwidth_mbps).map_err(at)?;
+        }
+        if let Some(bw) = self.inter_rack_bandwidth_mbps {
+            check_non_negative("inter_rack_bandwidth_mbps", bw)?;
+        }
+        let mut vm_ids = HashMap::with_capacity(self.vms.len());
+        for (i, v) in self.vms.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("vms[{i}]"));
+            ensure(!v.id.is_empty(), "id", || "must not be empty".into()).map_err(at)?;
+            ensure(vm_ids.insert(v.id.as_str(), i).is_none(), "id", || {
+                format!("duplicate vm id {:?}", v.id)
+            })
+            .map_err(at)?;
+            ensure(node_ids.contains_key(v.node_id.as_str()), "node_id", || {
+                format!("unknown node {:?}", v.node_id)
+            })
+            .map_err(at)?;
+            ensure(v.vcpus > 0, "vcpus", || "must be > 0".into()).map_err(at)?;
+            ensure(v.memory_mib > 0, "memory_mib", || "must be > 0".into()).map_err(at)?;
+            check_non_negative("cpu_demand_cores", v.cpu_demand_cores).map_err(at)?;
+            check_non_negative("dirty_rate_mib_s", v.dirty_rate_mib_s).map_err(at)?;
+        }
+        for (i, m) in self.in_flight.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("in_flight[{i}]"));
+            for (field, id) in [
+                ("source_node_id", &m.source_node_id),
+                ("target_node_id", &m.target_node_id),
+            ] {
+                ensure(node_ids.contains_key(id.as_str()), field, || {
+                    format!("unknown node {id:?}")
+                })
+                .map_err(at)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// f64 ordered by `total_cmp`, for keys of ordered sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ordf(f64);
+impl Eq for Ordf {}
+impl PartialOrd for Ordf {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ordf {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Why no target was found, with how many nodes failed each test (a node is counted
+/// under the first test it fails).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoTarget {
+    pub considered: usize,
+    pub over_ceiling: usize,
+    pub short_of_memory: usize,
+    pub short_of_bandwidth: usize,
+    pub anti_affinity: usize,
+    pub at_migration_cap: usize,
+    pub unhealthy: usize,
+    pub source_bandwidth_too_low: bool,
+}
+
+impl std::fmt::Display for NoTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.source_bandwidth_too_low {
+            return f.write_str("the source node's bandwidth is below the minimum");
+        }
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.over_ceiling, "over the CPU ceiling"),
+            (self.short_of_memory, "short of memory"),
+            (self.short_of_bandwidth, "short of bandwidth"),
+            (self.anti_affinity, "anti-affinity"),
+            (self.at_migration_cap, "at the migration cap"),
+            (self.unhealthy, "not healthy"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        if parts.is_empty() {
+            write!(f, "no other node to move to")
+        } else {
+            write!(f, "no feasible target ({})", parts.join(", "))
+        }
+    }
+}
+
+/// A chosen target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    pub node: usize,
+    /// Target CPU utilization with the VM's demand added.
+    pub post_utilization: f64,
+    /// Bandwidth of the migration path in Mbps.
+    pub path_bandwidth_mbps: f64,
+    pub same_rack: bool,
+}
+
+/// Mutable planning state over one snapshot: loads with reservations, free memory,
+/// migration counts.
+#[derive(Debug)]
+pub struct ClusterIndex<'a> {
+    pub snapshot: &'a ClusterSnapshot,
+    cfg: PlannerConfig,
+    node_by_id: HashMap<&'a str, usize>,
+    vm_by_id: HashMap<&'a str, usize>,
+    vm_node: Vec<usize>,
+    /// Node id order (rank) for deterministic tie-breaks without string compares.
+    rank: Vec<u32>,
+    rack: Vec<u32>,
+    load_cores: Vec<f64>,
+    free_memory_mib: Vec<u64>,
+    migrations: Vec<u32>,
+    cluster_migrations: u32,
+    unhealthy: usize,
+    healthy_at_cap: usize,
+    /// Core count -> ordered (load, rank, node) of target-eligible nodes.
+    groups: BTreeMap<Ordf, BTreeSet<(Ordf, u32, usize)>>,
+    /// (node, anti-affinity group id) -> VMs of that group on the node.
+    affinity: HashMap<(usize, u32), u32>,
+    affinity_ids: HashMap<&'a str, u32>,
+    vm_affinity: Vec<Option<u32>>,
+    /// VMs per service group, for scale out / in.
+    service_group_size: HashMap<&'a str, u32>,
+}
+
+impl<'a> ClusterIndex<'a> {
+    /// Build from a snapshot that passed [`ClusterSnapshot::validate`].
+    pub fn new(snapshot: &'a ClusterSnapshot, cfg: &PlannerConfig) -> Self {
+        let n = snapshot.nodes.len();
+        let node_by_id: HashMap<&str, usize> = snapshot
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| snapshot.nodes[a].id.cmp(&snapshot.nodes[b].id));
+        let mut rank = vec![0u32; n];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r as u32;
+        }
+        let mut rack_ids: HashMap<&str, u32> = HashMap::new();
+        let rack = snapshot
+            .nodes
+            .iter()
+            .map(|n| {
+                let next = rack_ids.len() as u32;
+                *rack_ids.entry(n.rack.as_str()).or_insert(next)
+            })
+            .collect();
+        let load_cores: Vec<f64> = snapshot
+            .nodes
+            .iter()
+            .map(|n| n.cpu_utilization * n.cores)
+            .collect();
+        let mut migrations = vec![0u32; n];
+        for m in &snapshot.in_flight {
+            for id in [&m.source_node_id, &m.target_node_id] {
+                if let Some(&i) = node_by_id.get(id.as_str()) {
+                    migrations[i] += 1;
+                }
+            }
+        }
+        let mut affinity_ids: HashMap<&str, u32> = HashMap::new();
+        let mut affinity = HashMap::new();
+        let mut vm_affinity = Vec::with_capacity(snapshot.vms.len());
+        let mut vm_node = Vec::with_capacity(snapshot.vms.len());
+        let mut service_group_size: HashMap<&str, u32> = HashMap::new();
+        for v in &snapshot.vms {
+            let node = node_by_id.get(v.node_id.as_str()).copied().unwrap_or(0);
+            vm_node.push(node);
+            let g = v.anti_affinity_group.as_deref().map(|g| {
+                let next = affinity_ids.len() as u32;
+                *affinity_ids.entry(g).or_insert(next)
+            });
+            if let Some(g) = g {
+                *affinity.entry((node, g)).or_insert(0) += 1;
+            }
+            vm_affinity.push(g);
+            if let Some(sg) = v.service_group.as_deref() {
+                *service_group_size.entry(sg).or_insert(0) += 1;
+            }
+        }
+        let vm_by_id = snapshot
+            .vms
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.as_str(), i))
+            .collect();
+        let mut index = Self {
+            snapshot,
+            cfg: cfg.clone(),
+            node_by_id,
+            vm_by_id,
+            vm_node,
+            rank,
+            rack,
+            load_cores,
+            free_memory_mib: snapshot.nodes.iter().map(|n| n.free_memory_mib).collect(),
+            cluster_migrations: snapshot.in_flight.len() as u32,
+            unhealthy: snapshot
+                .nodes
+                .iter()
+                .filter(|n| n.health != NodeHealth::Healthy)
+                .count(),
+            healthy_at_cap: 0,
+            migrations,
+            groups: BTreeMap::new(),
+            affinity,
+            affinity_ids,
+            vm_affinity,
+            service_group_size,
+        };
+        for i in 0..n {
+            index.insert_eligible(i);
+        }
+        index.healthy_at_cap = (0..n)
+            .filter(|&i| {
+                index.snapshot.nodes[i].health == NodeHealth::Healthy && index.node_cap_reached(i)
+            })
+            .count();
+        index
+    }
+
+    fn is_eligible(&self, node: usize) -> bool {
+        self.snapshot.nodes[node].health == NodeHealth::Healthy
+            && self.migrations[node] < self.cfg.max_migrations_per_node
+    }
+
+    fn key(&self, node: usize) -> (Ordf, u32, usize) {
+        (Ordf(self.load_cores[node]), self.rank[node], node)
+    }
+
+    fn insert_eligible(&mut self, node: usize) {
+        if self.is_eligible(node) {
+            let key = self.key(node);
+            self.groups
+                .entry(Ordf(self.snapshot.nodes[node].cores))
+                .or_default()
+                .insert(key);
+        }
+    }
+
+    fn remove_eligible(&mut self, node: usize) {
+        let key = self.key(node);
+        if let Some(set) = self.groups.get_mut(&Ordf(self.snapshot.nodes[node].cores)) {
+            set.remove(&key);
+        }
+    }
+
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.node_by_id.get(id).copied()
+    }
+
+    pub fn vm_index(&self, id: &str) -> Option<usize> {
+        self.vm_by_id.get(id).copied()
+    }
+
+    pub fn vm_node(&self, vm: usize) -> usize {
+        self.vm_node[vm]
+    }
+
+    /// Node CPU utilization including reservations made so far.
+    pub fn node_utilization(&self, node: usize) -> f64 {
+        self.load_cores[node] / self.snapshot.nodes[node].cores
+    }
+
+    pub fn node_migrations(&self, node: usize) -> u32 {
+        self.migrations[node]
+    }
+
+    pub fn cluster_migrations(&self) -> u32 {
+        self.cluster_migrations
+    }
+
+    pub fn cluster_cap_reached(&self) -> bool {
+        self.cluster_migrations >= self.cfg.max_migrations_cluster
+    }
+
+    pub fn node_cap_reached(&self, node: usize) -> bool {
+        self.migrations[node] >= self.cfg.max_migrations_per_node
+    }
+
+    pub fn service_group_size(&self, vm: usize) -> Option<u32> {
+        let sg = self.snapshot.vms[vm].service_group.as_deref()?;
+        self.service_group_size.get(sg).copied()
+    }
+
+    /// Migration path bandwidth between two nodes.
+    pub fn path_bandwidth_mbps(&self, a: usize, b: usize) -> f64 {
+        let nodes = &self.snapshot.nodes;
+        let mut bw = nodes[a].bandwidth_mbps.min(nodes[b].bandwidth_mbps);
+        if self.rack[a] != self.rack[b]
+            && let Some(link) = self.snapshot.inter_rack_bandwidth_mbps
+        {
+            bw = bw.min(link);
+        }
+        bw
+    }
+
+    /// Best feasible target for `vm` (see the module docs), without reserving it.
+    pub fn select_target(&self, vm: usize) -> Result<Target, NoTarget> {
+        let v = &self.snapshot.vms[vm];
+        let source = self.vm_node[vm];
+        let mut why = NoTarget::default();
+        if self.snapshot.nodes[source].bandwidth_mbps < self.cfg.min_bandwidth_mbps {
+            why.source_bandwidth_too_low = true;
+            return Err(why);
+        }
+        let need_mem = v.memory_mib.saturating_add(self.cfg.memory_margin_mib);
+        let demand = v.cpu_demand_cores;
+        let group = self.vm_affinity[vm];
+        let source_rack = self.rack[source];
+        // (post utilization, other rack?, rank, node, path bandwidth)
+        let mut best: Option<(f64, bool, u32, usize, f64)> = None;
+        for (cores, set) in &self.groups {
+            let cores = cores.0;
+            let mut group_best_load: Option<f64> = None;
+            for (pos, &(Ordf(load), rank, node)) in set.iter().enumerate() {
+                if let Some(bl) = group_best_load
+                    && load > bl
+                {
+                    break; // later nodes in this group are strictly worse
+                }
+                let post = (load + demand) / cores;
+                if post > self.cfg.target_cpu_ceiling {
+                    // This and every later node, except the source itself.
+                    let source_key = self.key(source);
+                    let source_later =
+                        source_key >= (Ordf(load), rank, node) && set.contains(&source_key);
+                    why.over_ceiling += set.len() - pos - usize::from(source_later);
+                    break;
+                }
+                if node == source {
+                    continue;
+                }
+                why.considered += 1;
+                if self.free_memory_mib[node] < need_mem {
+                    why.short_of_memory += 1;
+                    continue;
+                }
+                let bw = self.path_bandwidth_mbps(source, node);
+                if bw < self.cfg.min_bandwidth_mbps {
+                    why.short_of_bandwidth += 1;
+                    continue;
+                }
+                if let Some(g) = group
+                    && self.affinity.get(&(node, g)).copied().unwrap_or(0) > 0
+                {
+                    why.anti_affinity += 1;
+                    continue;
+                }
+                group_best_load.get_or_insert(load);
+                let cand = (post, self.rack[node] != source_rack, rank, node, bw);
+                let better = best.is_none_or(|b| {
+                    cand.0
+                        .total_cmp(&b.0)
+                        .then(cand.1.cmp(&b.1))
+                        .then(cand.2.cmp(&b.2))
+                        .is_lt()
+                });
+                if better {
+                    best = Some(cand);
+                }
+            }
+        }
+        match best {
+            Some((post, other_rack, _, node, bw)) => Ok(Target {
+                node,
+                post_utilization: post,
+                path_bandwidth_mbps: bw,
+                same_rack: !other_rack,
+            }),
+            None => {
+                why.unhealthy = self.unhealthy;
+                why.at_migration_cap = self.healthy_at_cap;
+                Err(why)
+            }
+        }
+    }
+
+    /// Reserve `vm`'s demand and memory on `target` and count the migration on both ends.
+    /// The source keeps its load until the migration completes (that is the point of
+    /// the round's relief bookkeeping in the planner, not of the index).
+    pub fn reserve(&mut self, vm: usize, target: usize) {
+        let source = self.vm_node[vm];
+        let v = &self.snapshot.vms[vm];
+        for node in [source, target] {
+            self.remove_eligible(node);
+        }
+        self.load_cores[target] += v.cpu_demand_cores;
+        self.free_memory_mib[target] = self.free_memory_mib[target].saturating_sub(v.memory_mib);
+        if let Some(g) = self.vm_affinity[vm] {
+            *self.affinity.entry((target, g)).or_insert(0) += 1;
+        }
+        for node in [source, target] {
+            self.migrations[node] += 1;
+            if self.migrations[node] == self.cfg.max_migrations_per_node
+                && self.snapshot.nodes[node].health == NodeHealth::Healthy
+            {
+                self.healthy_at_cap += 1;
+            }
+        }
+        self.cluster_migrations += 1;
+        for node in [source, target] {
+            self.insert_eligible(node);
+        }
+    }
+
+    /// Anti-affinity group id of a name, for tests and reports.
+    pub fn affinity_group_id(&self, name: &str) -> Option<u32> {
+        self.affinity_ids.get(name).copied()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn node(id: &str, cores: f64, util: f64, free_mib: u64, rack: &str) -> NodeSnapshot {
+        NodeSnapshot {
+            id: id.into(),
+            cores,
+            cpu_utilization: util,
+            memory_mib: 65536,
+            free_memory_mib: free_mib,
+            bandwidth_mbps: 10_000.0,
+            rack: rack.into(),
+            health: NodeHealth::Healthy,
+        }
+    }
+
+    pub fn vm(id: &str, node: &str, demand: f64, mem: u64) -> VmSnapshot {
+        VmSnapshot {
+            id: id.into(),
+            node_id: node.into(),
+            vcpus: 4,
+            memory_mib: mem,
+            cpu_demand_cores: demand,
+            dirty_rate_mib_s: 10.0,
+            anti_affinity_group: None,
+            service_group: None,
+        }
+    }
+
+    fn pick(s: &ClusterSnapshot, vm_id: &str) -> Result<String, NoTarget> {
+        s.validate().unwrap();
+        let idx = ClusterIndex::new(s, &PlannerConfig::default());
+        idx.select_target(idx.vm_index(vm_id).unwrap())
+            .map(|t| s.nodes[t.node].id.clone())
+    }
+
+    fn base() -> ClusterSnapshot {
+        ClusterSnapshot {
+            nodes: vec![
+                node("src", 16.0, 0.9, 8192, "r1"),
+                node("b", 16.0, 0.5, 32768, "r1"),
+                node("c", 16.0, 0.3, 32768, "r2"),
+                node("d", 16.0, 0.4, 32768, "r1"),
+            ],
+            vms: vec![vm("v", "src", 2.0, 4096)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lowest_post_placement_utilization_wins() {
+        assert_eq!(pick(&base(), "v").unwrap(), "c");
+    }
+
+    #[test]
+    fn cpu_ceiling_excludes_nodes() {
+        let mut s = base();
+        // c would be 0.3 + 2/16 = 0.425; make every other node too hot.
+        s.nodes[1].cpu_utilization = 0.6; // 0.725 > 0.7
+        s.nodes[2].cpu_utilization = 0.59; // 0.715
+        s.nodes[3].cpu_utilization = 0.575; // exactly 0.7 -> allowed
+        assert_eq!(pick(&s, "v").unwrap(), "d");
+        s.nodes[3].cpu_utilization = 0.58;
+        let e = pick(&s, "v").unwrap_err();
+        assert_eq!(e.over_ceiling, 3, "{e:?}");
+        assert!(e.to_string().contains("over the CPU ceiling"));
+    }
+
+    #[test]
+    fn memory_margin_is_two_gib() {
+        let mut s = base();
+        s.nodes[2].free_memory_mib = 4096 + 2047; // one MiB short
+        assert_eq!(pick(&s, "v").unwrap(), "d");
+        s.nodes[2].free_memory_mib = 4096 + 2048; // exactly enough
+        assert_eq!(pick(&s, "v").unwrap(), "c");
+    }
+
+    #[test]
+    fn unhealthy_and_low_bandwidth_nodes_are_skipped() {
+        let mut s = base();
+        s.nodes[2].health = NodeHealth::Down;
+        assert_eq!(pick(&s, "v").unwrap(), "d");
+        s.nodes[3].bandwidth_mbps = 99.0;
+        assert_eq!(pick(&s, "v").unwrap(), "b");
+        s.nodes[0].bandwidth_mbps = 50.0;
+        assert!(pick(&s, "v").unwrap_err().source_bandwidth_too_low);
+    }
+
+    #[test]
+    fn inter_rack_link_limits_the_path() {
+        let mut s = base();
+        s.inter_rack_bandwidth_mbps = Some(80.0);
+        assert_eq!(pick(&s, "v").unwrap(), "d"); // c is in another rack
+    }
+
+    #[test]
+    fn same_rack_breaks_ties_then_node_id() {
+        let mut s = base();
+        s.nodes[1].cpu_utilization = 0.3; // b ties c, b is in the source's rack
+        assert_eq!(pick(&s, "v").unwrap(), "b");
+        s.nodes[1].rack = "r2".into(); // both in other racks: smaller id wins
+        assert_eq!(pick(&s, "v").unwrap(), "b");
+        s.nodes[1].id = "z".into();
+        assert_eq!(pick(&s, "v").unwrap(), "c");
+    }
+
+    #[test]
+    fn anti_affinity_excludes_nodes_hosting_the_group() {
+        let mut s = base();
+        s.vms[0].anti_affinity_group = Some("db".into());
+        let mut other = vm("w", "c", 0.1, 1024);
+        other.anti_affinity_group = Some("db".into());
+        s.vms.push(other);
+        assert_eq!(pick(&s, "v").unwrap(), "d");
+    }
+
+    #[test]
+    fn mixed_core_counts_compare_by_utilization() {
+        let mut s = base();
+        s.nodes.push(node("big", 64.0, 0.35, 32768, "r1"));
+        // big: 0.35 + 2/64 = 0.381 < c: 0.3 + 2/16 = 0.425
+        assert_eq!(pick(&s, "v").unwrap(), "big");
+    }
+
+    #[test]
+    fn reservations_move_nodes_and_count_caps() {
+        let s = base();
+        let mut idx = ClusterIndex::new(&s, &PlannerConfig::default());
+        let v = idx.vm_index("v").unwrap();
+        let t = idx.select_target(v).unwrap();
+        idx.reserve(v, t.node);
+        assert!((idx.node_utilization(t.node) - 0.425).abs() < 1e-12);
+        assert_eq!(idx.node_migrations(t.node), 1);
+        assert_eq!(idx.node_migrations(0), 1);
+        assert_eq!(idx.cluster_migrations(), 1);
+        // c now at 0.425 + 0.125 = 0.55 vs d at 0.4 + 0.125 = 0.525: d next.
+        let t2 = idx.select_target(v).unwrap();
+        assert_eq!(s.nodes[t2.node].id, "d");
+    }
+
+    #[test]
+    fn validation_names_fields() {
+        let mut s = base();
+        s.vms[0].node_id = "nope".into();
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.path, "vms[0].node_id");
+        let mut s = base();
+        s.nodes[1].cores = f64::NAN;
+        assert_eq!(s.validate().unwrap_err().path, "nodes[1].cores");
+        let mut s = base();
+        s.nodes[1].cores = -4.0;
+        assert_eq!(s.validate().unwrap_err().path, "nodes[1].cores");
+        let mut s = base();
+        s.nodes.push(node("b", 1.0, 0.0, 1, ""));
+        assert!(s.validate().unwrap_err().message.contains("duplicate"));
+    }
+}

@@ -1,0 +1,335 @@
+//! The engine: the seed's decision function and the batch decision over a cluster.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{ClusterIndex, ClusterSnapshot};
+use crate::model::{ResourceForecast, ResourceType, ScalingAction, ScalingDecision};
+use crate::plan::{MigrationPlan, PlanInputs, build_plan};
+use crate::planner::{PlannedMigration, Rejection, plan_round};
+use crate::policy::{Estimator, PolicyConfig};
+use crate::rules::{
+    MigrationCheck, UtilStats, explain_migration_check, explain_scaling, migration_check,
+    scaling_rule,
+};
+
+/// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
+pub type DecisionTuple = (
+    ScalingAction,
+    f64,
+    String,
+    Option<String>,
+    Option<MigrationPlan>,
+);
+
+/// One resource of one VM as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceObservation {
+    pub resource_type: ResourceType,
+    pub stats: UtilStats,
+    #[serde(default)]
+    pub forecast: Option<ResourceForecast>,
+}
+
+/// Everything the engine needs about one VM in one round.
+///
+/// `host_cpu` is the CPU pressure on the VM's host: the MIGRATE rule reads it, so a hot
+/// host makes its VMs candidates and the planner decides which one leaves. The scale
+/// rules read the VM's own resources (demand relative to its allocation). Without
+/// `host_cpu` the MIGRATE rule falls back to the VM's own CPU, as in the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmObservation {
+    pub vm_id: String,
+    pub resources: Vec<ResourceObservation>,
+    #[serde(default)]
+    pub host_cpu: Option<ResourceObservation>,
+}
+
+/// The predictive scaling engine. Holds only its policy: no clock, no I/O, no state
+/// between calls, so the same inputs always give the same decisions.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    policy: PolicyConfig,
+}
+
+impl Engine {
+    pub fn new(policy: PolicyConfig) -> Self {
+        Self { policy }
+    }
+
+    pub fn policy(&self) -> &PolicyConfig {
+        &self.policy
+    }
+
+    /// The seed's `_determine_scaling_action`, for one VM and one resource.
+    ///
+    /// MIGRATE is checked first. When it fires and `target` names the VM's index in a
+    /// cluster, the target is chosen (and reserved) by the planner's rules; the
+    /// returned `target_value` is then the EXPECTED UTILIZATION AFTER MIGRATION. When
+    /// no target is possible the scaling rule decides and `reasoning` says why the
+    /// migration did not happen.
+    pub fn determine_scaling_action(
+        &self,
+        target: Option<(&mut ClusterIndex<'_>, usize)>,
+        resource_type: ResourceType,
+        current: f64,
+        peak: f64,
+        avg: f64,
+        forecast: Option<&ResourceForecast>,
+    ) -> DecisionTuple {
+        let stats = UtilStats { current, avg, peak };
+        let check = migration_check(&self.policy, resource_type, current, avg, forecast);
+        let mut replicas = None;
+        let fallback_note = if check == MigrationCheck::Wanted {
+            match target {
+                None => Some("no cluster snapshot to choose a target from".to_string()),
+                Some((index, vm)) => {
+                    replicas = index.service_group_size(vm);
+                    let mut out = plan_round(index, &self.policy, &[vm]);
+                    match out.pop().map(|(_, r)| r) {
+                        Some(Ok(planned)) => {
+                            return self.migrate_tuple(index, &planned, stats, forecast);
+                        }
+                        Some(Err(rejection)) => Some(rejection.describe(index, &self.policy)),
+                        None => Some("the planner returned nothing".to_string()),
+                    }
+                }
+            }
+        } else {
+            if let Some((index, vm)) = target {
+                replicas = index.service_group_size(vm);
+            }
+            explain_migration_check(&self.policy, check)
+        };
+        self.scaling_tuple(resource_type, stats, forecast, replicas, fallback_note)
+    }
+
+    fn migrate_tuple(
+        &self,
+        index: &ClusterIndex<'_>,
+        m: &PlannedMigration,
+        host: UtilStats,
+        forecast: Option<&ResourceForecast>,
+    ) -> DecisionTuple {
+        let p = &self.policy;
+        let snap = index.snapshot;
+        let vm = &snap.vms[m.vm];
+        let source = &snap.nodes[m.source];
+        let target = &snap.nodes[m.target.node];
+        let (expected, how) = match p.estimator {
+            Estimator::FixedFactor => (
+                host.current * p.improvement_factor,
+                format!(
+                    "fixed factor {:.2}, a {:.0}% improvement",
+                    p.improvement_factor,
+                    (1.0 - p.improvement_factor) * 100.0
+                ),
+            ),
+            Estimator::ModelBased => (
+                m.target.post_utilization,
+                format!(
+                    "model: target load {:.2} + VM demand {:.2} cores over {} cores",
+                    index.node_utilization(m.target.node) - vm.cpu_demand_cores / target.cores,
+                    vm.cpu_demand_cores,
+                    target.cores
+                ),
+            ),
+        };
+        let plan = build_plan(
+            &PlanInputs {
+                vm_id: &vm.id,
+                target_node_id: &target.id,
+                vm_memory_mib: vm.memory_mib,
+                vm_share_of_target: vm.cpu_demand_cores / target.cores,
+                current_utilization: host.current,
+                expected_utilization: expected,
+                cpu_ceiling_frac: p.planner.target_cpu_ceiling,
+                memory_margin_mib: p.planner.memory_margin_mib,
+                min_bandwidth_mbps: p.planner.min_bandwidth_mbps,
+                path_bandwidth_mbps: m.target.path_bandwidth_mbps,
+                estimate: m.estimate,
+            },
+            &p.migration,
+        );
+        let forecast_txt = match forecast {
+            Some(f) => format!(
+                "forecast accuracy {:.2} > {:.2}",
+                f.forecast_accuracy, p.min_forecast_accuracy
+            ),
+            None => "no forecast (immediate decision)".to_string(),
+        };
+        let reasoning = format!(
+            "host {} CPU at {:.2} (avg {:.2}, peak {:.2}) is above the migration thresholds \
+             (avg > {:.2}, current > {:.2}), {}; migrate {} ({:.2} cores, {} MiB) to {} ({}), \
+             which runs at {:.2} with it (ceiling {:.2}); expected utilization after \
+             migration {:.2} ({}); estimated downtime {:.2} s, completion {:.1} min",
+            source.id,
+            host.current,
+            host.avg,
+            host.peak,
+            p.migrate_avg,
+            p.migrate_current,
+            forecast_txt,
+            vm.id,
+            vm.cpu_demand_cores,
+            vm.memory_mib,
+            target.id,
+            if m.target.same_rack {
+                "same rack"
+            } else {
+                "other rack"
+            },
+            m.target.post_utilization,
+            p.planner.target_cpu_ceiling,
+            expected,
+            how,
+            plan.estimated_downtime_seconds,
+            plan.estimated_completion_minutes
+        );
+        (
+            ScalingAction::Migrate,
+            expected,
+            reasoning,
+            Some(target.id.clone()),
+            Some(plan),
+        )
+    }
+
+    fn scaling_tuple(
+        &self,
+        resource_type: ResourceType,
+        stats: UtilStats,
+        forecast: Option<&ResourceForecast>,
+        replicas: Option<u32>,
+        migration_note: Option<String>,
+    ) -> DecisionTuple {
+        let o = scaling_rule(&self.policy, stats, forecast, replicas);
+        let mut reasoning = explain_scaling(&self.policy, resource_type, stats, &o, replicas);
+        if let Some(note) = migration_note {
+            reasoning = format!("{note}; scaling rule instead: {reasoning}");
+        }
+        (o.action, o.target_value, reasoning, None, None)
+    }
+
+    fn confidence(&self, forecast: Option<&ResourceForecast>) -> f64 {
+        forecast.map_or(self.policy.confidence_without_forecast, |f| {
+            f.forecast_accuracy.clamp(0.0, 1.0)
+        })
+    }
+
+    /// Decide for every VM and resource in one control round.
+    ///
+    /// MIGRATE candidates from all VMs go through one planner round together (so
+    /// reservations and caps hold across VMs); every other resource goes through the
+    /// scaling rule. Output order follows `vms` and, within a VM, its `resources`.
+    pub fn decide(
+        &self,
+        timestamp_ms: i64,
+        snapshot: Option<&ClusterSnapshot>,
+        vms: &[VmObservation],
+    ) -> Vec<ScalingDecision> {
+        let p = &self.policy;
+        let mut index = snapshot.map(|s| ClusterIndex::new(s, &p.planner));
+        let vm_idx: Vec<Option<usize>> = vms
+            .iter()
+            .map(|o| index.as_ref().and_then(|ix| ix.vm_index(&o.vm_id)))
+            .collect();
+        // Pass 1: which VMs want to migrate.
+        let host_obs = |o: &'_ VmObservation| -> Option<ResourceObservation> {
+            o.host_cpu.clone().or_else(|| {
+                o.resources
+                    .iter()
+                    .find(|r| r.resource_type == ResourceType::Cpu)
+                    .cloned()
+            })
+        };
+        let checks: Vec<Option<(ResourceObservation, MigrationCheck)>> = vms
+            .iter()
+            .map(|o| {
+                host_obs(o).map(|h| {
+                    let c = migration_check(
+                        p,
+                        ResourceType::Cpu,
+                        h.stats.current,
+                        h.stats.avg,
+                        h.forecast.as_ref(),
+                    );
+                    (h, c)
+                })
+            })
+            .collect();
+        let candidates: Vec<usize> = checks
+            .iter()
+            .zip(&vm_idx)
+            .filter_map(|(c, ix)| match (c, ix) {
+                (Some((_, MigrationCheck::Wanted)), Some(i)) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let mut outcomes: std::collections::HashMap<usize, Result<PlannedMigration, Rejection>> =
+            match index.as_mut() {
+                Some(ix) => plan_round(ix, p, &candidates).into_iter().collect(),
+                None => Default::default(),
+            };
+        // Pass 2: one decision per VM and resource.
+        let mut decisions = Vec::with_capacity(vms.len() * 2);
+        for ((o, check), ix) in vms.iter().zip(&checks).zip(&vm_idx) {
+            let replicas = ix.and_then(|i| index.as_ref().and_then(|x| x.service_group_size(i)));
+            for r in &o.resources {
+                let mut tuple = None;
+                let mut note = None;
+                let mut confidence = self.confidence(r.forecast.as_ref());
+                let mut current = r.stats.current;
+                if r.resource_type == ResourceType::Cpu
+                    && let Some((host, c)) = check
+                {
+                    if *c == MigrationCheck::Wanted {
+                        note = Some(match (ix, index.as_ref()) {
+                            (_, None) => "no cluster snapshot to choose a target from".to_string(),
+                            (None, Some(_)) => "VM is not in the cluster snapshot".to_string(),
+                            (Some(i), Some(x)) => match outcomes.remove(i) {
+                                Some(Ok(m)) => {
+                                    confidence = self.confidence(host.forecast.as_ref());
+                                    current = host.stats.current;
+                                    tuple = Some(self.migrate_tuple(
+                                        x,
+                                        &m,
+                                        host.stats,
+                                        host.forecast.as_ref(),
+                                    ));
+                                    String::new()
+                                }
+                                Some(Err(rej)) => rej.describe(x, p),
+                                None => "the planner did not consider it".to_string(),
+                            },
+                        });
+                    } else {
+                        note = explain_migration_check(p, *c);
+                    }
+                }
+                let (action, target_value, reasoning, target_node_id, migration_plan) = tuple
+                    .unwrap_or_else(|| {
+                        self.scaling_tuple(
+                            r.resource_type,
+                            r.stats,
+                            r.forecast.as_ref(),
+                            replicas,
+                            note,
+                        )
+                    });
+                decisions.push(ScalingDecision {
+                    vm_id: o.vm_id.clone(),
+                    resource_type: r.resource_type,
+                    action,
+                    current_value: current,
+                    target_value,
+                    confidence,
+                    reasoning,
+                    timestamp_ms,
+                    target_node_id,
+                    migration_plan,
+                });
+            }
+        }
+        decisions
+    }
+}

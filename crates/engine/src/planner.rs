@@ -1,0 +1,335 @@
+//! One control round of the cluster-level planner.
+//!
+//! The per-VM rule can flag many VMs at once; executing all of them would overcommit
+//! targets and flood NICs. The planner decides which candidates actually migrate:
+//! it reserves target capacity as it goes (so two migrations never overcommit one
+//! node), enforces per-node and cluster-wide caps on concurrent migrations, and, with
+//! the node-level strategies, stops moving VMs off a node once the planned departures
+//! bring it under `migrate_current`.
+
+use std::collections::BTreeMap;
+
+use crate::cluster::{ClusterIndex, NoTarget, Target};
+use crate::policy::{PolicyConfig, VmSelection};
+use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
+
+/// A migration the planner accepted; the target is already reserved in the index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlannedMigration {
+    pub vm: usize,
+    pub source: usize,
+    pub target: Target,
+    pub estimate: PreCopyEstimate,
+}
+
+/// Why a candidate does not migrate this round.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rejection {
+    NoTarget(NoTarget),
+    NodeCap {
+        node: usize,
+    },
+    ClusterCap,
+    /// Earlier departures already bring the source under the threshold.
+    SourceRelieved {
+        projected_utilization: f64,
+    },
+    /// Pre-copy would not converge or would pause the VM too long.
+    WouldNotConverge {
+        estimate: PreCopyEstimate,
+    },
+}
+
+impl Rejection {
+    pub fn describe(&self, index: &ClusterIndex<'_>, p: &PolicyConfig) -> String {
+        match self {
+            Self::NoTarget(n) => n.to_string(),
+            Self::NodeCap { node } => format!(
+                "node {} already has {} migration(s) in flight (cap {})",
+                index.snapshot.nodes[*node].id,
+                index.node_migrations(*node),
+                p.planner.max_migrations_per_node
+            ),
+            Self::ClusterCap => format!(
+                "the cluster already has {} migration(s) in flight (cap {})",
+                index.cluster_migrations(),
+                p.planner.max_migrations_cluster
+            ),
+            Self::SourceRelieved {
+                projected_utilization,
+            } => format!(
+                "other VMs planned to leave this host bring it to {projected_utilization:.2}, \
+                 at or below {:.2}",
+                p.migrate_current
+            ),
+            Self::WouldNotConverge { estimate } => format!(
+                "pre-copy would not converge in time (estimated downtime {:.1} s > {:.1} s limit)",
+                estimate.downtime_s,
+                p.migration.max_estimated_downtime_ms as f64 / 1000.0
+            ),
+        }
+    }
+}
+
+pub type Outcome = (usize, Result<PlannedMigration, Rejection>);
+
+/// Try to migrate `vm`: caps, target, model check, then reserve.
+pub fn try_place(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    params: &PreCopyParams,
+    vm: usize,
+) -> Result<PlannedMigration, Rejection> {
+    let source = index.vm_node(vm);
+    if index.cluster_cap_reached() {
+        return Err(Rejection::ClusterCap);
+    }
+    if index.node_cap_reached(source) {
+        return Err(Rejection::NodeCap { node: source });
+    }
+    let target = index.select_target(vm).map_err(Rejection::NoTarget)?;
+    let v = &index.snapshot.vms[vm];
+    let est = estimate(
+        v.memory_mib as f64,
+        v.dirty_rate_mib_s,
+        mbps_to_mib_s(target.path_bandwidth_mbps),
+        params,
+    );
+    if !est.converges || est.downtime_s * 1000.0 > p.migration.max_estimated_downtime_ms as f64 {
+        return Err(Rejection::WouldNotConverge { estimate: est });
+    }
+    index.reserve(vm, target.node);
+    Ok(PlannedMigration {
+        vm,
+        source,
+        target,
+        estimate: est,
+    })
+}
+
+/// Plan one round over `candidates` (VM indices whose MIGRATE rule fired). Returns one
+/// outcome per candidate, in a deterministic order that does not depend on the order
+/// of `candidates`.
+pub fn plan_round(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    candidates: &[usize],
+) -> Vec<Outcome> {
+    let params = PreCopyParams::from(&p.migration);
+    let snap = index.snapshot;
+    let mut out = Vec::with_capacity(candidates.len());
+    match p.planner.vm_selection {
+        VmSelection::PerVmRule => {
+            // Hottest hosts first, then VM id: deterministic and relieves the worst first.
+            let mut order: Vec<(f64, &str, usize)> = candidates
+                .iter()
+                .map(|&vm| {
+                    (
+                        index.node_utilization(index.vm_node(vm)),
+                        snap.vms[vm].id.as_str(),
+                        vm,
+                    )
+                })
+                .collect();
+            order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            order.dedup_by_key(|x| x.2);
+            for (_, _, vm) in order {
+                out.push((vm, try_place(index, p, &params, vm)));
+            }
+        }
+        VmSelection::MinimumMigrationTime | VmSelection::LargestRelief => {
+            let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for &vm in candidates {
+                by_node.entry(index.vm_node(vm)).or_default().push(vm);
+            }
+            let mut nodes: Vec<(f64, &str, usize)> = by_node
+                .keys()
+                .map(|&n| (index.node_utilization(n), snap.nodes[n].id.as_str(), n))
+                .collect();
+            nodes.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            for (_, _, node) in nodes {
+                let mut vms = by_node.remove(&node).unwrap_or_default();
+                vms.dedup();
+                let key = |vm: usize| -> f64 {
+                    let v = &snap.vms[vm];
+                    match p.planner.vm_selection {
+                        VmSelection::MinimumMigrationTime => {
+                            estimate(
+                                v.memory_mib as f64,
+                                v.dirty_rate_mib_s,
+                                mbps_to_mib_s(snap.nodes[node].bandwidth_mbps),
+                                &params,
+                            )
+                            .total_time_s
+                        }
+                        _ => -v.cpu_demand_cores,
+                    }
+                };
+                let mut keyed: Vec<(f64, &str, usize)> = vms
+                    .iter()
+                    .map(|&vm| (key(vm), snap.vms[vm].id.as_str(), vm))
+                    .collect();
+                keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+                let cores = snap.nodes[node].cores;
+                let mut relieved = 0.0;
+                for (_, _, vm) in keyed {
+                    let projected = index.node_utilization(node) - relieved / cores;
+                    if relieved > 0.0 && projected <= p.migrate_current {
+                        out.push((
+                            vm,
+                            Err(Rejection::SourceRelieved {
+                                projected_utilization: projected,
+                            }),
+                        ));
+                        continue;
+                    }
+                    let r = try_place(index, p, &params, vm);
+                    if r.is_ok() {
+                        relieved += snap.vms[vm].cpu_demand_cores;
+                    }
+                    out.push((vm, r));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterSnapshot;
+    use crate::cluster::tests::{node, vm};
+
+    fn policy(sel: VmSelection) -> PolicyConfig {
+        let mut p = PolicyConfig::default();
+        p.planner.vm_selection = sel;
+        p
+    }
+
+    fn hot_cluster() -> ClusterSnapshot {
+        ClusterSnapshot {
+            nodes: vec![
+                node("hot", 16.0, 0.95, 4096, "r1"),
+                node("t1", 16.0, 0.3, 16384, "r1"),
+                node("t2", 16.0, 0.35, 16384, "r1"),
+            ],
+            vms: vec![
+                vm("a", "hot", 6.0, 4096),
+                vm("b", "hot", 4.0, 2048),
+                vm("c", "hot", 5.0, 8192),
+            ],
+            ..Default::default()
+        }
+    }
+
+    fn planned(out: &[Outcome], s: &ClusterSnapshot) -> Vec<(String, String)> {
+        out.iter()
+            .filter_map(|(vm, r)| {
+                r.as_ref()
+                    .ok()
+                    .map(|m| (s.vms[*vm].id.clone(), s.nodes[m.target.node].id.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reservations_prevent_overcommit() {
+        // Each target can take at most 0.7*16 - load: t1 has 6.4 cores free, t2 5.6.
+        let s = hot_cluster();
+        let mut p = policy(VmSelection::PerVmRule);
+        p.planner.max_migrations_per_node = 3;
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1, 2]);
+        let got = planned(&out, &s);
+        // a (6 cores) -> t1 (0.3 -> 0.675); b (4) -> t2 (0.35 -> 0.6); c (5) fits nowhere.
+        assert_eq!(
+            got,
+            vec![("a".into(), "t1".into()), ("b".into(), "t2".into())]
+        );
+        for n in 0..s.nodes.len() {
+            assert!(idx.node_utilization(n) <= 0.7 + 1e-12 || n == 0);
+        }
+        assert!(matches!(out[2].1, Err(Rejection::NoTarget(_))));
+    }
+
+    #[test]
+    fn per_node_cap_limits_departures() {
+        let s = hot_cluster();
+        let mut p = policy(VmSelection::PerVmRule);
+        p.planner.max_migrations_per_node = 1;
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1, 2]);
+        assert_eq!(planned(&out, &s).len(), 1);
+        assert!(matches!(out[1].1, Err(Rejection::NodeCap { node: 0 })));
+    }
+
+    #[test]
+    fn cluster_cap_counts_in_flight() {
+        let mut s = hot_cluster();
+        s.in_flight.push(crate::cluster::InFlightMigration {
+            vm_id: "x".into(),
+            source_node_id: "t1".into(),
+            target_node_id: "t2".into(),
+        });
+        let mut p = policy(VmSelection::PerVmRule);
+        p.planner.max_migrations_cluster = 2;
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1, 2]);
+        assert_eq!(planned(&out, &s).len(), 1);
+        assert!(
+            out.iter()
+                .any(|(_, r)| matches!(r, Err(Rejection::ClusterCap)))
+        );
+    }
+
+    #[test]
+    fn minimum_migration_time_moves_smallest_memory_first_and_stops_when_relieved() {
+        let s = hot_cluster();
+        let p = policy(VmSelection::MinimumMigrationTime);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1, 2]);
+        // b (2 GiB) first: 0.95 - 4/16 = 0.70 <= 0.75, so the others stay.
+        assert_eq!(planned(&out, &s), vec![("b".into(), "t1".into())]);
+        assert_eq!(out.len(), 3);
+        assert!(
+            out[1..]
+                .iter()
+                .all(|(_, r)| matches!(r, Err(Rejection::SourceRelieved { .. })))
+        );
+    }
+
+    #[test]
+    fn largest_relief_moves_biggest_demand_first() {
+        let s = hot_cluster();
+        let p = policy(VmSelection::LargestRelief);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[2, 1, 0]);
+        // a (6 cores): 0.95 - 6/16 = 0.575: relieved after one.
+        assert_eq!(planned(&out, &s), vec![("a".into(), "t1".into())]);
+    }
+
+    #[test]
+    fn non_converging_vm_is_rejected() {
+        let mut s = hot_cluster();
+        s.vms[0].dirty_rate_mib_s = 5000.0; // far above a 10 Gbit/s NIC
+        let p = policy(VmSelection::PerVmRule);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0]);
+        assert!(matches!(out[0].1, Err(Rejection::WouldNotConverge { .. })));
+        // Nothing was reserved for it.
+        assert_eq!(idx.cluster_migrations(), 0);
+    }
+
+    #[test]
+    fn order_of_candidates_does_not_matter() {
+        let s = hot_cluster();
+        let p = policy(VmSelection::PerVmRule);
+        let mut a = ClusterIndex::new(&s, &p.planner);
+        let mut b = ClusterIndex::new(&s, &p.planner);
+        assert_eq!(
+            plan_round(&mut a, &p, &[0, 1, 2]),
+            plan_round(&mut b, &p, &[2, 0, 1])
+        );
+    }
+}

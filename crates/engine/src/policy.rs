@@ -1,0 +1,518 @@
+//! The engine's policy: every threshold and knob in one serde-loadable value.
+//!
+//! Defaults are the seed's values (`../shared/seed/migration-action-clarity.md`): migrate
+//! when avg > 0.7, current > 0.75 and forecast accuracy > 0.8, expecting a 30 %
+//! improvement. Everything the seed left implicit (scale rules, target ceiling, plan
+//! timeouts) gets a documented default here so that sweeps can move it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::{InputError, check_positive, check_range, ensure, from_toml_str};
+use crate::model::ForecasterKind;
+
+/// How the expected utilization after a migration is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// The seed's rule: expected = current x `improvement_factor` (0.7 = 30 % better).
+    #[default]
+    FixedFactor,
+    /// Expected = the chosen target's utilization once it carries the VM's demand.
+    ModelBased,
+}
+
+/// How the planner picks which VM leaves a hot node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VmSelection {
+    /// The seed's behaviour: every VM whose own rule says MIGRATE is planned on its own,
+    /// subject only to reservations and caps.
+    #[default]
+    PerVmRule,
+    /// Per hot node, the VM with the shortest estimated migration first (Beloglazov's MMT).
+    MinimumMigrationTime,
+    /// Per hot node, the VM whose departure relieves the most CPU first.
+    LargestRelief,
+}
+
+/// Top-level policy. Unknown keys are rejected when loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// MIGRATE needs the host's average CPU utilization above this (seed: 0.7).
+    pub migrate_avg: f64,
+    /// MIGRATE needs the host's current CPU utilization above this (seed: 0.75).
+    pub migrate_current: f64,
+    /// A present forecast must be more accurate than this to allow MIGRATE (seed: 0.8).
+    pub min_forecast_accuracy: f64,
+    /// Fixed-factor estimator: expected = current x factor (seed: 0.7, a 30 % improvement).
+    pub improvement_factor: f64,
+    pub estimator: Estimator,
+    /// Sustained load: avg at or above this and current at or above `scale_out_current`
+    /// adds a replica (or scales up a VM without a service group).
+    pub scale_out_avg: f64,
+    pub scale_out_current: f64,
+    /// A peak (observed, or the forecast's upper bound) at or above this scales up.
+    pub scale_up_peak: f64,
+    /// Current utilization at or above this scales up even without a peak.
+    pub scale_up_current: f64,
+    /// Idle: avg at or below this with peak at or below `scale_in_peak` removes a replica.
+    pub scale_in_avg: f64,
+    pub scale_in_peak: f64,
+    /// Under-used: avg at or below this with peak at or below `scale_down_peak` scales down.
+    pub scale_down_avg: f64,
+    pub scale_down_peak: f64,
+    /// Scale actions size capacity so that the peak lands at this utilization.
+    pub scale_target_utilization: f64,
+    /// A service group never scales in below this many replicas.
+    pub min_replicas: u32,
+    /// Confidence reported when no forecast is available.
+    pub confidence_without_forecast: f64,
+    /// Samples over which current / average / peak are taken (12 = 1 h at 5 min).
+    pub window_samples: usize,
+    pub planner: PlannerConfig,
+    pub forecast: ForecastConfig,
+    pub migration: MigrationConfig,
+}
+
+/// Target selection and the cluster-level planner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlannerConfig {
+    /// A target must stay at or below this CPU utilization with the VM placed on it.
+    pub target_cpu_ceiling: f64,
+    /// A target needs free memory of at least the VM's memory plus this (seed: 2 GiB).
+    pub memory_margin_mib: u64,
+    /// Source and target NICs need at least this much bandwidth (seed: 100 Mbps).
+    pub min_bandwidth_mbps: f64,
+    pub vm_selection: VmSelection,
+    /// Migrations in flight that touch one node (as source or target).
+    pub max_migrations_per_node: u32,
+    /// Migrations in flight in the whole cluster.
+    pub max_migrations_cluster: u32,
+}
+
+/// Forecaster choice and parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    pub forecaster: ForecasterKind,
+    /// Level smoothing.
+    pub alpha: f64,
+    /// Trend smoothing (Holt, Holt-Winters).
+    pub beta: f64,
+    /// Seasonal smoothing (Holt-Winters).
+    pub gamma: f64,
+    /// Samples per season (288 = one day at 5 minutes).
+    pub season_length: usize,
+    /// Predicted values per forecast.
+    pub horizon_steps: usize,
+    /// One-step errors kept for the accuracy score and the prediction interval.
+    pub accuracy_window: usize,
+    /// Samples needed before a forecast is produced at all.
+    pub min_history: usize,
+    /// Width of the prediction interval in standard errors (1.96 = 95 %).
+    pub interval_z: f64,
+}
+
+/// The live-migration model behind plan timeouts and estimates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrationConfig {
+    /// Pre-copy stops when the remainder can move within this pause (QEMU: 300 ms).
+    pub downtime_target_ms: u64,
+    /// Pre-copy rounds at most (Xen: 29).
+    pub max_rounds: u32,
+    /// Pre-copy stops once this multiple of the VM's memory has been sent (Xen: 3).
+    pub max_data_factor: f64,
+    /// Fraction of memory that can be dirty at once (writable working set; SimGrid: 0.9).
+    pub writable_working_set_frac: f64,
+    /// Time to resume the VM on the target after the last copy.
+    pub resume_ms: u64,
+    /// Plans whose estimated downtime exceeds this are not proposed.
+    pub max_estimated_downtime_ms: u64,
+    pub validation_timeout_s: u64,
+    pub verification_timeout_s: u64,
+    pub cleanup_timeout_s: u64,
+    /// Step timeouts for data-moving steps = estimate x this factor, at least `min_step_timeout_s`.
+    pub timeout_safety_factor: f64,
+    pub min_step_timeout_s: u64,
+    /// Success: utilization improves by at least this much (seed: 20 %).
+    pub min_improvement_pct: f64,
+    /// Success / rollback: the VM never pauses longer than this.
+    pub max_unresponsive_ms: u64,
+    /// Rollback: the migration bandwidth drops below this.
+    pub min_connectivity_mbps: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            migrate_avg: 0.7,
+            migrate_current: 0.75,
+            min_forecast_accuracy: 0.8,
+            improvement_factor: 0.7,
+            estimator: Estimator::FixedFactor,
+            scale_out_avg: 0.8,
+            scale_out_current: 0.8,
+            scale_up_peak: 0.9,
+            scale_up_current: 0.85,
+            scale_in_avg: 0.15,
+            scale_in_peak: 0.3,
+            scale_down_avg: 0.3,
+            scale_down_peak: 0.5,
+            scale_target_utilization: 0.6,
+            min_replicas: 1,
+            confidence_without_forecast: 0.5,
+            window_samples: 12,
+            planner: PlannerConfig::default(),
+            forecast: ForecastConfig::default(),
+            migration: MigrationConfig::default(),
+        }
+    }
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        Self {
+            target_cpu_ceiling: 0.7,
+            memory_margin_mib: 2048,
+            min_bandwidth_mbps: 100.0,
+            vm_selection: VmSelection::PerVmRule,
+            max_migrations_per_node: 2,
+            max_migrations_cluster: 16,
+        }
+    }
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            forecaster: ForecasterKind::Holt,
+            alpha: 0.5,
+            beta: 0.1,
+            gamma: 0.1,
+            season_length: 288,
+            horizon_steps: 12,
+            accuracy_window: 48,
+            min_history: 12,
+            interval_z: 1.96,
+        }
+    }
+}
+
+impl Default for MigrationConfig {
+    fn default() -> Self {
+        Self {
+            downtime_target_ms: 300,
+            max_rounds: 29,
+            max_data_factor: 3.0,
+            writable_working_set_frac: 0.9,
+            resume_ms: 20,
+            max_estimated_downtime_ms: 10_000,
+            validation_timeout_s: 30,
+            verification_timeout_s: 60,
+            cleanup_timeout_s: 30,
+            timeout_safety_factor: 2.0,
+            min_step_timeout_s: 10,
+            min_improvement_pct: 20.0,
+            max_unresponsive_ms: 5_000,
+            min_connectivity_mbps: 100.0,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Parse and validate a policy TOML; missing keys take their defaults.
+    pub fn from_toml_str(src: &str) -> Result<Self, InputError> {
+        let policy: Self = from_toml_str(src)?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a policy always serializes to TOML")
+    }
+
+    /// Reject out-of-range values and combinations that contradict each other.
+    pub fn validate(&self) -> Result<(), InputError> {
+        for (name, v) in [
+            ("migrate_avg", self.migrate_avg),
+            ("migrate_current", self.migrate_current),
+            ("min_forecast_accuracy", self.min_forecast_accuracy),
+            ("scale_out_avg", self.scale_out_avg),
+            ("scale_out_current", self.scale_out_current),
+            ("scale_up_peak", self.scale_up_peak),
+            ("scale_up_current", self.scale_up_current),
+            ("scale_in_avg", self.scale_in_avg),
+            ("scale_in_peak", self.scale_in_peak),
+            ("scale_down_avg", self.scale_down_avg),
+            ("scale_down_peak", self.scale_down_peak),
+            (
+                "confidence_without_forecast",
+                self.confidence_without_forecast,
+            ),
+        ] {
+            check_range(name, v, 0.0, 1.0)?;
+        }
+        ensure(
+            self.improvement_factor.is_finite()
+                && self.improvement_factor > 0.0
+                && self.improvement_factor < 1.0,
+            "improvement_factor",
+            || {
+                format!(
+                    "must be above 0 and below 1 (0.7 = 30 % improvement), got {}",
+                    self.improvement_factor
+                )
+            },
+        )?;
+        ensure(
+            self.scale_target_utilization.is_finite()
+                && self.scale_target_utilization > self.scale_in_avg
+                && self.scale_target_utilization < self.scale_up_peak,
+            "scale_target_utilization",
+            || {
+                format!(
+                    "must be above scale_in_avg ({}) and below scale_up_peak ({}), got {}",
+                    self.scale_in_avg, self.scale_up_peak, self.scale_target_utilization
+                )
+            },
+        )?;
+        let below = |low: (&str, f64), high: (&str, f64)| {
+            ensure(low.1 < high.1, low.0, || {
+                format!(
+                    "must be below {} ({}), got {}: a VM could be both idle and hot",
+                    high.0, high.1, low.1
+                )
+            })
+        };
+        below(
+            ("scale_down_avg", self.scale_down_avg),
+            ("scale_out_avg", self.scale_out_avg),
+        )?;
+        below(
+            ("scale_down_peak", self.scale_down_peak),
+            ("scale_up_peak", self.scale_up_peak),
+        )?;
+        below(
+            ("scale_in_avg", self.scale_in_avg),
+            ("scale_out_avg", self.scale_out_avg),
+        )?;
+        below(
+            ("scale_in_peak", self.scale_in_peak),
+            ("scale_up_peak", self.scale_up_peak),
+        )?;
+        ensure(
+            (1..=100_000).contains(&self.window_samples),
+            "window_samples",
+            || format!("must be between 1 and 100000, got {}", self.window_samples),
+        )?;
+        ensure(self.min_replicas >= 1, "min_replicas", || {
+            "must be at least 1".to_string()
+        })?;
+        self.planner
+            .validate(self.migrate_current)
+            .map_err(|e| e.within("planner"))?;
+        self.forecast.validate().map_err(|e| e.within("forecast"))?;
+        self.migration
+            .validate()
+            .map_err(|e| e.within("migration"))?;
+        Ok(())
+    }
+}
+
+impl PlannerConfig {
+    fn validate(&self, migrate_current: f64) -> Result<(), InputError> {
+        check_range("target_cpu_ceiling", self.target_cpu_ceiling, 0.0, 1.0)?;
+        ensure(
+            self.target_cpu_ceiling < migrate_current,
+            "target_cpu_ceiling",
+            || {
+                format!(
+                    "must be below migrate_current ({migrate_current}), got {}: a target could \
+                     become a migration source right after the move",
+                    self.target_cpu_ceiling
+                )
+            },
+        )?;
+        check_positive("min_bandwidth_mbps", self.min_bandwidth_mbps)?;
+        ensure(
+            self.max_migrations_per_node >= 1,
+            "max_migrations_per_node",
+            || "must be at least 1".to_string(),
+        )?;
+        ensure(
+            self.max_migrations_cluster >= 1,
+            "max_migrations_cluster",
+            || "must be at least 1".to_string(),
+        )?;
+        Ok(())
+    }
+}
+
+impl ForecastConfig {
+    fn validate(&self) -> Result<(), InputError> {
+        for (name, v) in [
+            ("alpha", self.alpha),
+            ("beta", self.beta),
+            ("gamma", self.gamma),
+        ] {
+            ensure(v.is_finite() && v > 0.0 && v <= 1.0, name, || {
+                format!("must be above 0 and at most 1, got {v}")
+            })?;
+        }
+        ensure(
+            (2..=100_000).contains(&self.season_length),
+            "season_length",
+            || format!("must be between 2 and 100000, got {}", self.season_length),
+        )?;
+        ensure(
+            (1..=10_000).contains(&self.horizon_steps),
+            "horizon_steps",
+            || format!("must be between 1 and 10000, got {}", self.horizon_steps),
+        )?;
+        ensure(
+            (2..=100_000).contains(&self.accuracy_window),
+            "accuracy_window",
+            || format!("must be between 2 and 100000, got {}", self.accuracy_window),
+        )?;
+        ensure(self.min_history >= 2, "min_history", || {
+            format!("must be at least 2, got {}", self.min_history)
+        })?;
+        check_range("interval_z", self.interval_z, 0.0, 10.0)?;
+        Ok(())
+    }
+}
+
+impl MigrationConfig {
+    fn validate(&self) -> Result<(), InputError> {
+        ensure(self.downtime_target_ms >= 1, "downtime_target_ms", || {
+            "must be at least 1".to_string()
+        })?;
+        ensure((1..=1000).contains(&self.max_rounds), "max_rounds", || {
+            format!("must be between 1 and 1000, got {}", self.max_rounds)
+        })?;
+        ensure(
+            self.max_data_factor.is_finite() && self.max_data_factor >= 1.0,
+            "max_data_factor",
+            || {
+                format!(
+                    "must be at least 1 (one full copy), got {}",
+                    self.max_data_factor
+                )
+            },
+        )?;
+        ensure(
+            self.writable_working_set_frac.is_finite()
+                && self.writable_working_set_frac > 0.0
+                && self.writable_working_set_frac <= 1.0,
+            "writable_working_set_frac",
+            || {
+                format!(
+                    "must be above 0 and at most 1, got {}",
+                    self.writable_working_set_frac
+                )
+            },
+        )?;
+        ensure(
+            self.max_estimated_downtime_ms >= self.downtime_target_ms,
+            "max_estimated_downtime_ms",
+            || {
+                format!(
+                    "must be at least downtime_target_ms ({}), got {}",
+                    self.downtime_target_ms, self.max_estimated_downtime_ms
+                )
+            },
+        )?;
+        for (name, v) in [
+            ("validation_timeout_s", self.validation_timeout_s),
+            ("verification_timeout_s", self.verification_timeout_s),
+            ("cleanup_timeout_s", self.cleanup_timeout_s),
+            ("min_step_timeout_s", self.min_step_timeout_s),
+            ("max_unresponsive_ms", self.max_unresponsive_ms),
+        ] {
+            ensure(v >= 1, name, || "must be at least 1".to_string())?;
+        }
+        ensure(
+            self.timeout_safety_factor.is_finite() && self.timeout_safety_factor >= 1.0,
+            "timeout_safety_factor",
+            || format!("must be at least 1, got {}", self.timeout_safety_factor),
+        )?;
+        check_range("min_improvement_pct", self.min_improvement_pct, 0.0, 100.0)?;
+        check_positive("min_connectivity_mbps", self.min_connectivity_mbps)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seed_values_and_valid() {
+        let p = PolicyConfig::default();
+        assert_eq!(p.migrate_avg, 0.7);
+        assert_eq!(p.migrate_current, 0.75);
+        assert_eq!(p.min_forecast_accuracy, 0.8);
+        assert_eq!(p.improvement_factor, 0.7);
+        assert_eq!(p.estimator, Estimator::FixedFactor);
+        assert_eq!(p.planner.memory_margin_mib, 2048);
+        assert_eq!(p.planner.min_bandwidth_mbps, 100.0);
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn empty_toml_gives_defaults_and_round_trips() {
+        let p = PolicyConfig::from_toml_str("").unwrap();
+        assert_eq!(p, PolicyConfig::default());
+        let back = PolicyConfig::from_toml_str(&p.to_toml_string()).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn partial_toml_overrides_only_given_fields() {
+        let p = PolicyConfig::from_toml_str(
+            "migrate_avg = 0.65\nestimator = \"model_based\"\n[forecast]\nforecaster = \"holt_winters\"\nseason_length = 24\n",
+        )
+        .unwrap();
+        assert_eq!(p.migrate_avg, 0.65);
+        assert_eq!(p.estimator, Estimator::ModelBased);
+        assert_eq!(p.forecast.forecaster, ForecasterKind::HoltWinters);
+        assert_eq!(p.forecast.season_length, 24);
+        assert_eq!(p.migrate_current, 0.75);
+    }
+
+    #[test]
+    fn out_of_range_names_the_field() {
+        let e = PolicyConfig::from_toml_str("migrate_avg = 1.5").unwrap_err();
+        assert_eq!(e.path, "migrate_avg");
+        let e = PolicyConfig::from_toml_str("[forecast]\nalpha = 0.0").unwrap_err();
+        assert_eq!(e.path, "forecast.alpha");
+        let e = PolicyConfig::from_toml_str("improvement_factor = 1.0").unwrap_err();
+        assert_eq!(e.path, "improvement_factor");
+        let e = PolicyConfig::from_toml_str("[migration]\nmax_rounds = 0").unwrap_err();
+        assert_eq!(e.path, "migration.max_rounds");
+    }
+
+    #[test]
+    fn contradictions_are_rejected() {
+        let e = PolicyConfig::from_toml_str("scale_down_avg = 0.9").unwrap_err();
+        assert_eq!(e.path, "scale_down_avg");
+        let e = PolicyConfig::from_toml_str("[planner]\ntarget_cpu_ceiling = 0.8").unwrap_err();
+        assert_eq!(e.path, "planner.target_cpu_ceiling");
+        assert!(e.message.contains("migrate_current"), "{e}");
+        let e = PolicyConfig::from_toml_str("scale_target_utilization = 0.95").unwrap_err();
+        assert_eq!(e.path, "scale_target_utilization");
+    }
+
+    #[test]
+    fn unknown_and_mistyped_keys_are_rejected() {
+        let e = PolicyConfig::from_toml_str("migrate_avgg = 0.7").unwrap_err();
+        assert!(e.message.contains("migrate_avgg"), "{e}");
+        let e = PolicyConfig::from_toml_str("[planner]\nvm_selection = \"random\"").unwrap_err();
+        assert_eq!(e.path, "planner.vm_selection");
+        let e = PolicyConfig::from_toml_str("migrate_avg = \"high\"").unwrap_err();
+        assert_eq!(e.path, "migrate_avg");
+    }
+}

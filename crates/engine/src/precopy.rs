@@ -1,0 +1,281 @@
+//! Pre-copy live-migration model (Clark et al., NSDI 2005).
+//!
+//! The engine uses it to turn a VM's memory, dirty rate and the path's bandwidth into
+//! plan timeouts and downtime / completion estimates; the simulator uses the same stop
+//! rule ([`PreCopyParams::stop_reason`]) while it moves real (simulated) bytes at
+//! whatever bandwidth is available at each moment, so both agree when nothing changes.
+//!
+//! Notation (see `../shared/reference/domain-facts.md` section 2): M memory, R
+//! bandwidth, D dirty rate, lambda = D / R. Round 0 sends M; round i sends what was
+//! dirtied during round i-1 (M lambda^i). After n pre-copy rounds the remainder
+//! M lambda^n moves during stop-and-copy with the VM paused.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::MigrationConfig;
+
+/// Convert megabits per second (how NICs are rated) into MiB per second (how memory is counted).
+pub fn mbps_to_mib_s(mbps: f64) -> f64 {
+    mbps * 1_000_000.0 / 8.0 / (1024.0 * 1024.0)
+}
+
+/// Why pre-copy stopped and stop-and-copy began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The remainder fits in the downtime target: the normal, converged case.
+    DowntimeTarget,
+    /// Round limit reached with more left than the downtime target allows.
+    MaxRounds,
+    /// Data limit (a multiple of memory) reached.
+    MaxData,
+}
+
+/// Limits of one migration, independent of the VM.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PreCopyParams {
+    pub downtime_target_s: f64,
+    pub max_rounds: u32,
+    pub max_data_factor: f64,
+    pub writable_working_set_frac: f64,
+    pub resume_s: f64,
+}
+
+impl From<&MigrationConfig> for PreCopyParams {
+    fn from(c: &MigrationConfig) -> Self {
+        Self {
+            downtime_target_s: c.downtime_target_ms as f64 / 1000.0,
+            max_rounds: c.max_rounds,
+            max_data_factor: c.max_data_factor,
+            writable_working_set_frac: c.writable_working_set_frac,
+            resume_s: c.resume_ms as f64 / 1000.0,
+        }
+    }
+}
+
+impl PreCopyParams {
+    /// The stop rule, checked after each pre-copy round: `rounds` done so far, `sent_mib`
+    /// sent so far, `remainder_mib` dirty now, at `bandwidth_mib_s` available now.
+    pub fn stop_reason(
+        &self,
+        memory_mib: f64,
+        rounds: u32,
+        sent_mib: f64,
+        remainder_mib: f64,
+        bandwidth_mib_s: f64,
+    ) -> Option<StopReason> {
+        if remainder_mib <= bandwidth_mib_s * self.downtime_target_s {
+            Some(StopReason::DowntimeTarget)
+        } else if rounds >= self.max_rounds {
+            Some(StopReason::MaxRounds)
+        } else if sent_mib + remainder_mib > self.max_data_factor * memory_mib {
+            Some(StopReason::MaxData)
+        } else {
+            None
+        }
+    }
+
+    /// Most that can be dirty at once.
+    pub fn dirty_cap_mib(&self, memory_mib: f64) -> f64 {
+        self.writable_working_set_frac * memory_mib
+    }
+}
+
+/// What the model predicts for one migration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PreCopyEstimate {
+    pub precopy_rounds: u32,
+    pub precopy_time_s: f64,
+    /// VM paused: remainder / bandwidth + resume time.
+    pub downtime_s: f64,
+    /// Pre-copy plus stop-and-copy.
+    pub total_time_s: f64,
+    /// Including the stop-and-copy remainder.
+    pub data_sent_mib: f64,
+    pub remainder_mib: f64,
+    pub stop_reason: StopReason,
+    /// lambda = D / R < 1: each round sends less than the one before.
+    pub converges: bool,
+}
+
+/// Round-by-round model at constant dirty rate and bandwidth. O(rounds), at most
+/// `max_rounds` iterations. Zero bandwidth gives infinite times rather than a panic.
+pub fn estimate(
+    memory_mib: f64,
+    dirty_rate_mib_s: f64,
+    bandwidth_mib_s: f64,
+    p: &PreCopyParams,
+) -> PreCopyEstimate {
+    let m = memory_mib.max(0.0);
+    let d = dirty_rate_mib_s.max(0.0);
+    let r = bandwidth_mib_s.max(0.0);
+    let converges = d < r;
+    if r <= 0.0 {
+        return PreCopyEstimate {
+            precopy_rounds: 0,
+            precopy_time_s: f64::INFINITY,
+            downtime_s: f64::INFINITY,
+            total_time_s: f64::INFINITY,
+            data_sent_mib: 0.0,
+            remainder_mib: m,
+            stop_reason: StopReason::MaxRounds,
+            converges: false,
+        };
+    }
+    let cap = p.dirty_cap_mib(m);
+    let mut to_send = m;
+    let mut sent = 0.0;
+    let mut t = 0.0;
+    let mut rounds = 0;
+    let reason = loop {
+        let dt = to_send / r;
+        sent += to_send;
+        t += dt;
+        rounds += 1;
+        to_send = (d * dt).min(cap);
+        if let Some(reason) = p.stop_reason(m, rounds, sent, to_send, r) {
+            break reason;
+        }
+    };
+    let downtime = to_send / r + p.resume_s;
+    PreCopyEstimate {
+        precopy_rounds: rounds,
+        precopy_time_s: t,
+        downtime_s: downtime,
+        total_time_s: t + downtime,
+        data_sent_mib: sent + to_send,
+        remainder_mib: to_send,
+        stop_reason: reason,
+        converges,
+    }
+}
+
+/// Closed form for `n` pre-copy rounds at constant rates, without the working-set cap:
+/// total sent M(1 - lambda^(n+1)) / (1 - lambda) including the stop-and-copy remainder
+/// M lambda^n, total time that over R, downtime M lambda^n / R (plus `resume_s`).
+/// Returns (data_sent_mib, total_transfer_s, downtime_s).
+pub fn closed_form(
+    memory_mib: f64,
+    dirty_rate_mib_s: f64,
+    bandwidth_mib_s: f64,
+    n: u32,
+    resume_s: f64,
+) -> (f64, f64, f64) {
+    let lambda = dirty_rate_mib_s / bandwidth_mib_s;
+    let n = n as i32;
+    let sent = if (lambda - 1.0).abs() < 1e-12 {
+        memory_mib * (n as f64 + 1.0)
+    } else {
+        memory_mib * (1.0 - lambda.powi(n + 1)) / (1.0 - lambda)
+    };
+    let downtime = memory_mib * lambda.powi(n) / bandwidth_mib_s;
+    (sent, sent / bandwidth_mib_s, downtime + resume_s)
+}
+
+/// Closed-form number of pre-copy rounds until the remainder fits the downtime target:
+/// the smallest n >= 1 with M lambda^n <= R x target, capped at `max_rounds`.
+pub fn closed_form_rounds(
+    memory_mib: f64,
+    dirty_rate_mib_s: f64,
+    bandwidth_mib_s: f64,
+    p: &PreCopyParams,
+) -> u32 {
+    let lambda = dirty_rate_mib_s / bandwidth_mib_s;
+    let budget = bandwidth_mib_s * p.downtime_target_s;
+    if lambda <= 0.0 {
+        return 1;
+    }
+    if lambda >= 1.0 {
+        return p.max_rounds;
+    }
+    let n = ((budget / memory_mib).ln() / lambda.ln()).ceil();
+    (n.max(1.0) as u32).min(p.max_rounds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> PreCopyParams {
+        PreCopyParams::from(&MigrationConfig::default())
+    }
+
+    #[test]
+    fn unit_conversion() {
+        // 1 Gbit/s = 119.2 MiB/s.
+        assert!((mbps_to_mib_s(1000.0) - 119.209_289_55).abs() < 1e-6);
+    }
+
+    #[test]
+    fn agrees_with_closed_form() {
+        let p = params();
+        for &(m, d, r) in &[
+            (4096.0, 20.0, 119.2),
+            (8192.0, 60.0, 119.2),
+            (1024.0, 1.0, 1192.0),
+            (16384.0, 100.0, 300.0),
+        ] {
+            let e = estimate(m, d, r, &p);
+            assert_eq!(e.stop_reason, StopReason::DowntimeTarget);
+            let n = closed_form_rounds(m, d, r, &p);
+            assert_eq!(e.precopy_rounds, n, "rounds for {m} {d} {r}");
+            let (sent, total, down) = closed_form(m, d, r, n, p.resume_s);
+            assert!(
+                (e.data_sent_mib - sent).abs() < 1e-6 * sent,
+                "{e:?} vs {sent}"
+            );
+            assert!((e.total_time_s - (total + p.resume_s)).abs() < 1e-6 * total);
+            assert!((e.downtime_s - down).abs() < 1e-9);
+            assert!(e.downtime_s <= p.downtime_target_s + p.resume_s + 1e-12);
+        }
+    }
+
+    #[test]
+    fn hand_computed_example() {
+        // M = 1000 MiB, R = 100 MiB/s, D = 50 MiB/s: lambda = 0.5; target 300 ms -> 30 MiB.
+        // Rounds send 1000, 500, 250, 125, 62.5 (5 rounds); remainder 31.25 > 30, so a
+        // sixth round sends 31.25, leaving 15.625 <= 30.
+        let p = PreCopyParams {
+            downtime_target_s: 0.3,
+            max_rounds: 29,
+            max_data_factor: 3.0,
+            writable_working_set_frac: 1.0,
+            resume_s: 0.0,
+        };
+        let e = estimate(1000.0, 50.0, 100.0, &p);
+        assert_eq!(e.precopy_rounds, 6);
+        assert!((e.remainder_mib - 15.625).abs() < 1e-9);
+        assert!((e.precopy_time_s - 19.6875).abs() < 1e-9);
+        assert!((e.downtime_s - 0.15625).abs() < 1e-9);
+        assert!((e.data_sent_mib - 1984.375).abs() < 1e-9);
+        assert!(e.converges);
+    }
+
+    #[test]
+    fn non_converging_hits_a_limit() {
+        let p = params();
+        let e = estimate(4096.0, 150.0, 119.2, &p);
+        assert!(!e.converges);
+        assert!(matches!(
+            e.stop_reason,
+            StopReason::MaxData | StopReason::MaxRounds
+        ));
+        assert!(e.downtime_s > 10.0, "{e:?}");
+        // The working-set cap bounds the remainder.
+        assert!(e.remainder_mib <= 0.9 * 4096.0 + 1e-9);
+    }
+
+    #[test]
+    fn zero_bandwidth_is_infinite_not_a_panic() {
+        let e = estimate(1024.0, 1.0, 0.0, &params());
+        assert!(e.total_time_s.is_infinite());
+        assert!(!e.converges);
+    }
+
+    #[test]
+    fn idle_vm_is_one_round() {
+        let e = estimate(2048.0, 0.0, 119.2, &params());
+        assert_eq!(e.precopy_rounds, 1);
+        assert!((e.precopy_time_s - 2048.0 / 119.2).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `scalelab` binary: one integration-test binary, one module
+//! per subcommand.
+
+mod decide;
+mod util;
