@@ -1,5 +1,8 @@
 //! `scalelab`: the command-line front end that wires the crates together.
 
+mod files;
+mod run;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +38,17 @@ enum Command {
         #[arg(long)]
         legacy: bool,
     },
+    /// Run a scenario: print a summary and write the run record.
+    Run {
+        /// Scenario TOML (see scenarios/).
+        scenario: PathBuf,
+        /// Seed override (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run record path (default: NAME-seedN.run.json in the working directory).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Print the effective policy as TOML (defaults, or a file merged over them).
     Policy {
         #[arg(long, short)]
@@ -66,6 +80,18 @@ fn run(cli: Cli) -> Result<()> {
             policy,
             legacy: legacy_maps,
         } => decide(&input, policy.as_deref(), legacy_maps),
+        Command::Run {
+            scenario,
+            seed,
+            out,
+        } => {
+            let record = run::run_file(&scenario, seed)?;
+            let out = out.unwrap_or_else(|| run::default_out(&record));
+            run::write_record(&record, &out)?;
+            print!("{}", run::summary(&record));
+            println!("run record: {}", out.display());
+            Ok(())
+        }
         Command::Policy { policy } => {
             let p = load_policy(policy.as_deref())?;
             print!("{}", p.to_toml_string());
@@ -74,9 +100,7 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
-}
+use files::read;
 
 fn load_policy(path: Option<&Path>) -> Result<PolicyConfig> {
     match path {

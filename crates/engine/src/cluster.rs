@@ -212,7 +212,8 @@ pub struct Target {
     pub node: usize,
     /// Target CPU utilization with the VM's demand added.
     pub post_utilization: f64,
-    /// Bandwidth of the migration path in Mbps.
+    /// Bandwidth of the migration path in Mbps (the planner lowers it to the share a
+    /// migration can count on under concurrency).
     pub path_bandwidth_mbps: f64,
     pub same_rack: bool,
 }

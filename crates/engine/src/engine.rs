@@ -8,8 +8,8 @@ use crate::plan::{MigrationPlan, PlanInputs, build_plan};
 use crate::planner::{PlannedMigration, Rejection, plan_round};
 use crate::policy::{Estimator, PolicyConfig};
 use crate::rules::{
-    MigrationCheck, UtilStats, explain_migration_check, explain_scaling, migration_check,
-    scaling_rule,
+    ForecastSummary, MigrationCheck, UtilStats, explain_migration_check, explain_scaling,
+    migration_check, scaling_rule,
 };
 
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
@@ -77,7 +77,13 @@ impl Engine {
         forecast: Option<&ResourceForecast>,
     ) -> DecisionTuple {
         let stats = UtilStats { current, avg, peak };
-        let check = migration_check(&self.policy, resource_type, current, avg, forecast);
+        let check = migration_check(
+            &self.policy,
+            resource_type,
+            current,
+            avg,
+            forecast.map(ForecastSummary::from),
+        );
         let mut replicas = None;
         let fallback_note = if check == MigrationCheck::Wanted {
             match target {
@@ -143,6 +149,7 @@ impl Engine {
                 current_utilization: host.current,
                 expected_utilization: expected,
                 cpu_ceiling_frac: p.planner.target_cpu_ceiling,
+                rollback_cpu_frac: p.migration.rollback_target_cpu_frac,
                 memory_margin_mib: p.planner.memory_margin_mib,
                 min_bandwidth_mbps: p.planner.min_bandwidth_mbps,
                 path_bandwidth_mbps: m.target.path_bandwidth_mbps,
@@ -202,7 +209,12 @@ impl Engine {
         replicas: Option<u32>,
         migration_note: Option<String>,
     ) -> DecisionTuple {
-        let o = scaling_rule(&self.policy, stats, forecast, replicas);
+        let o = scaling_rule(
+            &self.policy,
+            stats,
+            forecast.map(ForecastSummary::from),
+            replicas,
+        );
         let mut reasoning = explain_scaling(&self.policy, resource_type, stats, &o, replicas);
         if let Some(note) = migration_note {
             reasoning = format!("{note}; scaling rule instead: {reasoning}");
@@ -251,7 +263,7 @@ impl Engine {
                         ResourceType::Cpu,
                         h.stats.current,
                         h.stats.avg,
-                        h.forecast.as_ref(),
+                        h.forecast.as_ref().map(ForecastSummary::from),
                     );
                     (h, c)
                 })

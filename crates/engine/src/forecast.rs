@@ -255,6 +255,24 @@ impl Forecaster {
         v.max(0.0)
     }
 
+    /// Accuracy and highest upper bound over the horizon, as [`Self::forecast`] would
+    /// give them, without allocating; `None` until `min_history` samples.
+    pub fn summary(&self) -> Option<crate::rules::ForecastSummary> {
+        if (self.samples as usize) < self.min_history {
+            return None;
+        }
+        let sigma = self.accuracy.rmse();
+        let mut max_upper: f64 = 0.0;
+        for h in 1..=self.horizon_steps {
+            max_upper =
+                max_upper.max(self.predict(h) + self.interval_z * sigma * (h as f64).sqrt());
+        }
+        Some(crate::rules::ForecastSummary {
+            accuracy: self.accuracy.accuracy(),
+            max_upper,
+        })
+    }
+
     /// A forecast over the configured horizon, or `None` until `min_history` samples
     /// have been seen (the MIGRATE rule then treats the decision as immediate).
     pub fn forecast(
@@ -418,6 +436,8 @@ mod tests {
             fc.upper_bound[2] - fc.predicted_values[2] > fc.upper_bound[0] - fc.predicted_values[0]
         );
         assert!((0.0..=1.0).contains(&fc.forecast_accuracy));
+        let sum = f.summary().unwrap();
+        assert_eq!(sum, crate::rules::ForecastSummary::from(&fc));
     }
 
     #[test]

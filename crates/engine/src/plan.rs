@@ -162,6 +162,8 @@ pub struct PlanInputs<'a> {
     pub current_utilization: f64,
     pub expected_utilization: f64,
     pub cpu_ceiling_frac: f64,
+    /// Rollback when the target would exceed this with the VM.
+    pub rollback_cpu_frac: f64,
     pub memory_margin_mib: u64,
     pub min_bandwidth_mbps: f64,
     pub path_bandwidth_mbps: f64,
@@ -287,7 +289,7 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
             },
             RollbackCondition::TargetInsufficient {
                 limits: Some(TargetLimits {
-                    cpu_ceiling_frac: inp.cpu_ceiling_frac,
+                    cpu_ceiling_frac: inp.rollback_cpu_frac,
                     min_free_memory_mib: inp.vm_memory_mib,
                 }),
             },
@@ -611,6 +613,7 @@ mod tests {
                 current_utilization: 0.8,
                 expected_utilization: 0.56,
                 cpu_ceiling_frac: 0.7,
+                rollback_cpu_frac: 0.9,
                 memory_margin_mib: 2048,
                 min_bandwidth_mbps: 100.0,
                 path_bandwidth_mbps: 1000.0,

@@ -87,7 +87,11 @@ pub fn try_place(
     if index.node_cap_reached(source) {
         return Err(Rejection::NodeCap { node: source });
     }
-    let target = index.select_target(vm).map_err(Rejection::NoTarget)?;
+    let mut target = index.select_target(vm).map_err(Rejection::NoTarget)?;
+    // Concurrent migrations share NICs: estimate with the share this one gets when
+    // its source or target runs as many migrations as the per-node cap allows, so the
+    // plan's timeouts hold under the concurrency the planner itself permits.
+    target.path_bandwidth_mbps /= p.planner.max_migrations_per_node.max(1) as f64;
     let v = &index.snapshot.vms[vm];
     let est = estimate(
         v.memory_mib as f64,

@@ -139,6 +139,9 @@ pub struct MigrationConfig {
     pub min_step_timeout_s: u64,
     /// Success: utilization improves by at least this much (seed: 20 %).
     pub min_improvement_pct: f64,
+    /// Rollback: the target would run above this CPU utilization with the VM (kept above
+    /// the planner's ceiling so that ordinary noise does not abort migrations).
+    pub rollback_target_cpu_frac: f64,
     /// Success / rollback: the VM never pauses longer than this.
     pub max_unresponsive_ms: u64,
     /// Rollback: the migration bandwidth drops below this.
@@ -216,6 +219,7 @@ impl Default for MigrationConfig {
             timeout_safety_factor: 2.0,
             min_step_timeout_s: 10,
             min_improvement_pct: 20.0,
+            rollback_target_cpu_frac: 0.9,
             max_unresponsive_ms: 5_000,
             min_connectivity_mbps: 100.0,
         }
@@ -314,6 +318,17 @@ impl PolicyConfig {
         self.planner
             .validate(self.migrate_current)
             .map_err(|e| e.within("planner"))?;
+        ensure(
+            self.migration.rollback_target_cpu_frac >= self.planner.target_cpu_ceiling,
+            "migration.rollback_target_cpu_frac",
+            || {
+                format!(
+                    "must be at least planner.target_cpu_ceiling ({}), got {}: every \
+                     migration would roll back at once",
+                    self.planner.target_cpu_ceiling, self.migration.rollback_target_cpu_frac
+                )
+            },
+        )?;
         self.forecast.validate().map_err(|e| e.within("forecast"))?;
         self.migration
             .validate()
@@ -440,6 +455,12 @@ impl MigrationConfig {
             || format!("must be at least 1, got {}", self.timeout_safety_factor),
         )?;
         check_range("min_improvement_pct", self.min_improvement_pct, 0.0, 100.0)?;
+        check_range(
+            "rollback_target_cpu_frac",
+            self.rollback_target_cpu_frac,
+            0.0,
+            10.0,
+        )?;
         check_positive("min_connectivity_mbps", self.min_connectivity_mbps)?;
         Ok(())
     }

@@ -56,6 +56,23 @@ impl UtilStats {
     }
 }
 
+/// What the rules need from a forecast: its accuracy and its highest upper bound.
+/// Lets the simulator's hot loop skip building a [`ResourceForecast`] per VM.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastSummary {
+    pub accuracy: f64,
+    pub max_upper: f64,
+}
+
+impl From<&ResourceForecast> for ForecastSummary {
+    fn from(f: &ResourceForecast) -> Self {
+        Self {
+            accuracy: f.forecast_accuracy,
+            max_upper: f.max_upper(),
+        }
+    }
+}
+
 /// Result of the MIGRATE check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MigrationCheck {
@@ -71,7 +88,7 @@ pub fn migration_check(
     resource: ResourceType,
     current: f64,
     avg: f64,
-    forecast: Option<&ResourceForecast>,
+    forecast: Option<ForecastSummary>,
 ) -> MigrationCheck {
     if resource != ResourceType::Cpu {
         MigrationCheck::NotCpu
@@ -81,11 +98,8 @@ pub fn migration_check(
         MigrationCheck::CurrentNotAbove
     } else {
         match forecast {
-            Some(f)
-                if f.forecast_accuracy.is_nan()
-                    || f.forecast_accuracy <= p.min_forecast_accuracy =>
-            {
-                MigrationCheck::ForecastNotAccurate(f.forecast_accuracy)
+            Some(f) if f.accuracy.is_nan() || f.accuracy <= p.min_forecast_accuracy => {
+                MigrationCheck::ForecastNotAccurate(f.accuracy)
             }
             _ => MigrationCheck::Wanted,
         }
@@ -116,12 +130,12 @@ pub struct ScaleOutcome {
 pub fn scaling_rule(
     p: &PolicyConfig,
     stats: UtilStats,
-    forecast: Option<&ResourceForecast>,
+    forecast: Option<ForecastSummary>,
     replicas: Option<u32>,
 ) -> ScaleOutcome {
     let UtilStats { current, avg, peak } = stats;
-    let trusted = forecast.filter(|f| f.forecast_accuracy > p.min_forecast_accuracy);
-    let effective_peak = trusted.map_or(peak, |f| peak.max(f.max_upper()));
+    let trusted = forecast.filter(|f| f.accuracy > p.min_forecast_accuracy);
+    let effective_peak = trusted.map_or(peak, |f| peak.max(f.max_upper));
     let t = p.scale_target_utilization;
     let out = |action, target_value, why| ScaleOutcome {
         action,
@@ -249,7 +263,13 @@ mod tests {
     }
 
     fn check(current: f64, avg: f64, f: Option<&ResourceForecast>) -> MigrationCheck {
-        migration_check(&PolicyConfig::default(), ResourceType::Cpu, current, avg, f)
+        migration_check(
+            &PolicyConfig::default(),
+            ResourceType::Cpu,
+            current,
+            avg,
+            f.map(ForecastSummary::from),
+        )
     }
 
     #[test]
@@ -334,11 +354,11 @@ mod tests {
         let good = fc(0.9, 0.95);
         let bad = fc(0.5, 0.95);
         assert_eq!(
-            scaling_rule(&p, s, Some(&good), None).action,
+            scaling_rule(&p, s, Some((&good).into()), None).action,
             ScalingAction::ScaleUp
         );
         assert_eq!(
-            scaling_rule(&p, s, Some(&bad), None).action,
+            scaling_rule(&p, s, Some((&bad).into()), None).action,
             ScalingAction::NoAction
         );
     }

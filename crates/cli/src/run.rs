@@ -1,0 +1,120 @@
+//! `scalelab run`: run a scenario, print a summary, write the run record.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use scalelab_sim::record::{Outcome, RunRecord};
+use scalelab_sim::{RunError, Scenario, Simulation, scenario};
+
+use crate::files::{read, write_atomic};
+
+/// Parse and run a scenario file, with a progress bar on a terminal for long runs.
+pub fn run_file(path: &Path, seed: Option<u64>) -> Result<RunRecord> {
+    let text = read(path)?;
+    let sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
+    let sim = Simulation::new(sc, scenario::content_hash(&text), seed)
+        .map_err(RunError::Sim)
+        .with_context(|| path.display().to_string())?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} simulating {bar:40} {percent:>3}% eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        // Short runs finish before the bar would be worth drawing.
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    });
+    let record = sim.run(&mut |now, end| {
+        if let Some(b) = &bar {
+            b.set_position(now * 1000 / end.max(1));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(record)
+}
+
+pub fn default_out(record: &RunRecord) -> PathBuf {
+    PathBuf::from(format!(
+        "{}-seed{}.run.json",
+        record.scenario.name, record.scenario.seed
+    ))
+}
+
+pub fn write_record(record: &RunRecord, out: &Path) -> Result<()> {
+    let json = serde_json::to_vec(record).context("serializing the run record")?;
+    write_atomic(out, &json)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+/// The human summary printed after a run.
+pub fn summary(r: &RunRecord) -> String {
+    let m = &r.metrics;
+    let by = |o: Outcome| m.migrations_by_outcome.get(&o).copied().unwrap_or(0);
+    let mut s = String::new();
+    let hours = r.scenario.duration_ms as f64 / 3_600_000.0;
+    s += &format!(
+        "scenario {} (seed {}): {hours:.1} h simulated, {} VMs on {} nodes\n",
+        r.scenario.name,
+        r.scenario.seed,
+        r.vms.len(),
+        r.nodes.len()
+    );
+    s += &format!(
+        "migrations: {} started: {} completed, {} rolled back, {} failed after switchover, \
+         {} data loss, {} in progress at end (rollback rate {})\n",
+        m.migrations,
+        by(Outcome::Completed),
+        by(Outcome::RolledBack),
+        by(Outcome::FailedAfterSwitchover),
+        by(Outcome::DataLoss),
+        by(Outcome::InProgressAtEnd),
+        pct(m.rollback_rate)
+    );
+    match (m.expected_vs_actual_mae, m.expected_vs_actual_bias) {
+        (Some(mae), Some(bias)) => {
+            s += &format!(
+                "expected vs actual utilization after migration: MAE {mae:.3}, bias {bias:+.3} \
+                 (actual - expected, {} measured)\n",
+                m.measured_migrations
+            )
+        }
+        _ => s += "expected vs actual utilization after migration: nothing measured\n",
+    }
+    s += &format!(
+        "SLA: overload time {}, PDM {}, SLAV {:.6}, unmet demand {:.1} core-s\n",
+        pct(m.overload_time_frac),
+        pct(m.pdm),
+        m.slav,
+        m.unmet_demand_core_s
+    );
+    s += &format!(
+        "downtime: {} ms VM downtime ({} ms in migration pauses); data-loss events: {}\n",
+        m.total_downtime_ms, m.migration_downtime_ms, m.data_loss_events
+    );
+    let decisions: Vec<String> = m
+        .decisions_by_action
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
+    s += &format!("decisions: {}\n", decisions.join(", "));
+    if let Some(e) = m.energy_kwh {
+        s += &format!("energy: {e:.2} kWh\n");
+    }
+    if !r.invariant_violations.is_empty() {
+        s += &format!(
+            "INVARIANT VIOLATIONS ({}): {}\n",
+            r.invariant_violations.len(),
+            r.invariant_violations.join("; ")
+        );
+    }
+    s
+}

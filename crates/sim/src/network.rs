@@ -1,0 +1,133 @@
+//! Bandwidth sharing between concurrent migrations: max-min fairness by progressive
+//! filling.
+//!
+//! Each migration is a flow over the source NIC's transmit side, the target NIC's
+//! receive side (NICs are full duplex) and, across racks, the inter-rack link. All
+//! flows grow at the same pace until a resource saturates; the flows through it are
+//! frozen at that rate and the rest keep growing. The result is the unique max-min
+//! fair allocation (Bertsekas & Gallager), so two migrations out of one NIC each get
+//! half of it, and a flow held back elsewhere leaves its unused share to the others.
+
+/// One transfer. Bandwidths in Mbps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flow {
+    pub id: usize,
+    pub src_nic: usize,
+    pub dst_nic: usize,
+    /// (link key, capacity) when the flow crosses racks over a limited link.
+    pub link: Option<(usize, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Res {
+    Tx(usize),
+    Rx(usize),
+    Link(usize),
+}
+
+/// Max-min fair rate of each flow, in the order given. `nic_caps[i]` is node i's NIC
+/// bandwidth in each direction.
+pub fn fair_rates(flows: &[Flow], nic_caps: &[f64]) -> Vec<f64> {
+    let mut res: Vec<(Res, f64)> = Vec::new();
+    let mut uses: Vec<Vec<usize>> = Vec::with_capacity(flows.len());
+    let index_of = |r: Res, cap: f64, res: &mut Vec<(Res, f64)>| -> usize {
+        match res.iter().position(|(k, _)| *k == r) {
+            Some(i) => i,
+            None => {
+                res.push((r, cap.max(0.0)));
+                res.len() - 1
+            }
+        }
+    };
+    for f in flows {
+        let mut u = vec![
+            index_of(Res::Tx(f.src_nic), nic_caps[f.src_nic], &mut res),
+            index_of(Res::Rx(f.dst_nic), nic_caps[f.dst_nic], &mut res),
+        ];
+        if let Some((k, cap)) = f.link {
+            u.push(index_of(Res::Link(k), cap, &mut res));
+        }
+        uses.push(u);
+    }
+    let mut rate = vec![0.0; flows.len()];
+    let mut frozen = vec![false; flows.len()];
+    let mut left: Vec<f64> = res.iter().map(|(_, c)| *c).collect();
+    loop {
+        // Fair share each resource could still give its unfrozen flows.
+        let mut best: Option<(f64, usize)> = None;
+        for (r, &cap) in left.iter().enumerate() {
+            let n = (0..flows.len())
+                .filter(|&f| !frozen[f] && uses[f].contains(&r))
+                .count();
+            if n > 0 {
+                let share = (cap / n as f64).max(0.0);
+                if best.is_none_or(|(s, _)| share < s) {
+                    best = Some((share, r));
+                }
+            }
+        }
+        let Some((share, r)) = best else { break };
+        for f in 0..flows.len() {
+            if !frozen[f] && uses[f].contains(&r) {
+                frozen[f] = true;
+                rate[f] = share;
+                for &q in &uses[f] {
+                    left[q] -= share;
+                }
+            }
+        }
+    }
+    rate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(id: usize, s: usize, d: usize) -> Flow {
+        Flow {
+            id,
+            src_nic: s,
+            dst_nic: d,
+            link: None,
+        }
+    }
+
+    #[test]
+    fn one_flow_gets_the_slower_nic() {
+        assert_eq!(fair_rates(&[flow(0, 0, 1)], &[1000.0, 400.0]), [400.0]);
+    }
+
+    #[test]
+    fn two_flows_out_of_one_nic_share_it() {
+        let r = fair_rates(&[flow(0, 0, 1), flow(1, 0, 2)], &[1000.0, 1000.0, 1000.0]);
+        assert_eq!(r, [500.0, 500.0]);
+    }
+
+    #[test]
+    fn unused_share_goes_to_the_others() {
+        // Flow 1 is held to 200 by its target; flow 0 gets the rest of the source NIC.
+        let r = fair_rates(&[flow(0, 0, 1), flow(1, 0, 2)], &[1000.0, 1000.0, 200.0]);
+        assert_eq!(r, [800.0, 200.0]);
+    }
+
+    #[test]
+    fn nics_are_full_duplex() {
+        // 0 -> 1 and 1 -> 0 do not compete.
+        let r = fair_rates(&[flow(0, 0, 1), flow(1, 1, 0)], &[1000.0, 1000.0]);
+        assert_eq!(r, [1000.0, 1000.0]);
+    }
+
+    #[test]
+    fn a_shared_link_limits_crossing_flows() {
+        let mut a = flow(0, 0, 2);
+        let mut b = flow(1, 1, 3);
+        a.link = Some((7, 600.0));
+        b.link = Some((7, 600.0));
+        let r = fair_rates(&[a, b], &[1000.0; 4]);
+        assert_eq!(r, [300.0, 300.0]);
+        // A partitioned link carries nothing.
+        a.link = Some((7, 0.0));
+        assert_eq!(fair_rates(&[a], &[1000.0; 4]), [0.0]);
+    }
+}

@@ -1,0 +1,311 @@
+//! The run record: everything a run produced, as one JSON document.
+//!
+//! # Format (`format = "scalelab-run"`, `version = 1`)
+//!
+//! - `scenario`: name, description, FNV-1a content hash of the scenario text, seed,
+//!   duration and intervals (ms).
+//! - `scalelab_version`, `policy` (the effective policy).
+//! - `nodes`, `vms`: ids in index order; other sections refer to them by index.
+//! - `metrics`: [`RunMetrics`].
+//! - `migrations`: one [`MigrationRecord`] per started migration, each with exactly one
+//!   outcome.
+//! - `decisions`: every decision other than `no_action` ([`DecisionRecord`]); the
+//!   counts of all decisions, `no_action` included, are in `metrics.decisions_by_action`.
+//! - `events`: failures, recoveries, scale actions, migration milestones, data loss.
+//! - `placements`: initial placement and every change (`node = null` when a VM is
+//!   lost or removed), so the placement at any time can be rebuilt.
+//! - `series`: node utilization and state every `record_interval_ms`.
+//! - `invariant_violations`: empty unless the invariant checker found a problem.
+//!
+//! Times are simulated milliseconds since the start. Same scenario + seed => the same
+//! bytes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use scalelab_engine::plan::StepAction;
+use scalelab_engine::{PolicyConfig, ScalingAction, ScalingDecision};
+
+pub const FORMAT: &str = "scalelab-run";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub format: String,
+    pub version: u32,
+    pub scenario: ScenarioInfo,
+    pub scalelab_version: String,
+    pub policy: PolicyConfig,
+    pub nodes: Vec<NodeInfo>,
+    pub vms: Vec<VmInfo>,
+    pub metrics: RunMetrics,
+    pub migrations: Vec<MigrationRecord>,
+    pub decisions: Vec<DecisionRecord>,
+    pub events: Vec<EventRecord>,
+    pub placements: Vec<PlacementChange>,
+    pub series: Series,
+    #[serde(default)]
+    pub invariant_violations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    pub content_hash: String,
+    pub seed: u64,
+    pub duration_ms: u64,
+    pub control_interval_ms: u64,
+    pub sample_interval_ms: u64,
+    pub record_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub id: String,
+    pub rack: String,
+    pub cores: f64,
+    pub memory_mib: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VmInfo {
+    pub id: String,
+    #[serde(default)]
+    pub service_group: Option<String>,
+    pub memory_mib: u64,
+}
+
+/// How a migration ended. Exactly one per started migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// All five steps done; the VM runs on the target.
+    Completed,
+    /// Aborted before switchover; the VM stays on the source (if the source is alive).
+    RolledBack,
+    /// Failed after switchover (verification failed, target crashed): the VM is on the
+    /// target or down with it.
+    FailedAfterSwitchover,
+    /// The source died while the VM was paused for stop-and-copy: the VM is lost.
+    DataLoss,
+    /// Still running when the simulation ended.
+    InProgressAtEnd,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Self::Completed,
+        Self::RolledBack,
+        Self::FailedAfterSwitchover,
+        Self::DataLoss,
+        Self::InProgressAtEnd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::RolledBack => "rolled_back",
+            Self::FailedAfterSwitchover => "failed_after_switchover",
+            Self::DataLoss => "data_loss",
+            Self::InProgressAtEnd => "in_progress_at_end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Ok,
+    TimedOut,
+    Failed,
+    Aborted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub action: StepAction,
+    pub start_ms: u64,
+    #[serde(default)]
+    pub end_ms: Option<u64>,
+    pub timeout_s: u64,
+    #[serde(default)]
+    pub outcome: Option<StepOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    /// The criterion as written in the plan.
+    pub criterion: String,
+    pub passed: bool,
+    /// What was measured, with its unit.
+    pub measured: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationRecord {
+    pub id: u32,
+    pub vm: u32,
+    pub vm_id: String,
+    pub source: u32,
+    pub target: u32,
+    pub started_ms: u64,
+    #[serde(default)]
+    pub ended_ms: Option<u64>,
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub rollback_reason: Option<String>,
+    /// The engine's MIGRATE decision, plan included.
+    pub decision: ScalingDecision,
+    pub steps: Vec<StepRecord>,
+    pub precopy_rounds: u32,
+    pub data_sent_mib: f64,
+    pub downtime_ms: u64,
+    #[serde(default)]
+    pub switchover_ms: Option<u64>,
+    pub criteria: Vec<CriterionResult>,
+    /// EXPECTED utilization after migration, from the plan.
+    pub expected_utilization: f64,
+    /// ACTUAL: the target host's utilization averaged over the window after switchover.
+    #[serde(default)]
+    pub actual_utilization: Option<f64>,
+    /// Source host utilization when the decision was made, and averaged over the same
+    /// window after switchover.
+    pub source_before: f64,
+    #[serde(default)]
+    pub source_after: Option<f64>,
+}
+
+impl MigrationRecord {
+    /// actual - expected, when the actual is known.
+    pub fn error(&self) -> Option<f64> {
+        self.actual_utilization
+            .map(|a| a - self.expected_utilization)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub t_ms: u64,
+    pub vm: u32,
+    pub action: ScalingAction,
+    pub current_value: f64,
+    pub target_value: f64,
+    pub confidence: f64,
+    /// Whether the simulator could carry it out (a scale-up on a full host cannot).
+    pub applied: bool,
+    #[serde(default)]
+    pub migration: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    NodeCrash,
+    NodeRecover,
+    LinkDegrade,
+    LinkRestore,
+    Partition,
+    PartitionHeal,
+    DirtyRateSpike,
+    DirtyRateNormal,
+    LoadSpike,
+    LoadSpikeEnd,
+    VmHang,
+    VmResume,
+    VmRestart,
+    MigrationStart,
+    MigrationSwitchover,
+    MigrationEnd,
+    Rollback,
+    DataLoss,
+    ScaleUp,
+    ScaleDown,
+    ScaleOut,
+    ScaleIn,
+}
+
+impl EventKind {
+    /// Failures and losses, for highlighting.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Self::NodeCrash
+                | Self::LinkDegrade
+                | Self::Partition
+                | Self::DirtyRateSpike
+                | Self::LoadSpike
+                | Self::VmHang
+                | Self::Rollback
+                | Self::DataLoss
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub t_ms: u64,
+    pub kind: EventKind,
+    #[serde(default)]
+    pub node: Option<u32>,
+    #[serde(default)]
+    pub vm: Option<u32>,
+    #[serde(default)]
+    pub migration: Option<u32>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacementChange {
+    pub t_ms: u64,
+    pub vm: u32,
+    pub node: Option<u32>,
+}
+
+/// Node state codes in `series.node_state`.
+pub mod node_state {
+    pub const HEALTHY: u8 = 0;
+    pub const OVERLOADED: u8 = 1;
+    pub const DOWN: u8 = 2;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Series {
+    pub interval_ms: u64,
+    pub times_ms: Vec<u64>,
+    /// `node_util[sample][node]`: CPU utilization (may exceed 1).
+    pub node_util: Vec<Vec<f32>>,
+    /// `node_state[sample][node]`: see [`node_state`].
+    pub node_state: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunMetrics {
+    pub migrations: u32,
+    pub migrations_by_outcome: BTreeMap<Outcome, u32>,
+    /// Rolled back / started.
+    pub rollback_rate: f64,
+    /// Migrations whose actual utilization was measured.
+    pub measured_migrations: u32,
+    /// Mean |actual - expected| utilization after migration.
+    pub expected_vs_actual_mae: Option<f64>,
+    /// Mean (actual - expected): positive = the engine was optimistic.
+    pub expected_vs_actual_bias: Option<f64>,
+    /// Time hosts spent above 100 % CPU over time hosts were up (SLATAH, ratio of sums).
+    pub overload_time_frac: f64,
+    /// CPU lost to migration overhead over CPU requested (PDM, ratio of sums).
+    pub pdm: f64,
+    pub slav: f64,
+    /// CPU demand that found no capacity, in core-seconds.
+    pub unmet_demand_core_s: f64,
+    /// VM downtime in VM-milliseconds: stop-and-copy pauses plus time down with a node.
+    pub total_downtime_ms: u64,
+    pub migration_downtime_ms: u64,
+    pub data_loss_events: u32,
+    pub decisions_by_action: BTreeMap<ScalingAction, u64>,
+    /// Energy of nodes with a power model, kWh; `None` without power models.
+    pub energy_kwh: Option<f64>,
+    /// VM samples simulated (VMs x sample ticks).
+    pub vm_ticks: u64,
+}

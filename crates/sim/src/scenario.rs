@@ -1,0 +1,675 @@
+//! Scenario files (TOML): cluster, VMs, workloads, policy overrides, failures.
+//!
+//! Unknown keys are rejected; every error names the field path (`vms[2].memory_mib`)
+//! and, for syntax and type errors, the line. The caller prefixes the file name.
+//!
+//! Node and VM groups expand to `count` items named `{name}-{i}` (just `{name}` when
+//! `count = 1`). Workload levels are fractions of the VM's vCPUs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::workload::WorkloadSpec;
+use scalelab_engine::PolicyConfig;
+use scalelab_engine::input::{
+    InputError, check_non_negative, check_positive, check_range, ensure, from_toml_str,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub duration_s: u64,
+    #[serde(default = "default_control_s")]
+    pub control_interval_s: u64,
+    /// How often workloads are sampled and utilization is measured; divides the control
+    /// interval. Defaults to the control interval.
+    #[serde(default)]
+    pub sample_interval_s: Option<u64>,
+    /// How often the replay time series is recorded; a multiple of the sample interval.
+    /// Defaults to the sample interval.
+    #[serde(default)]
+    pub record_interval_s: Option<u64>,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub sim: SimConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    pub nodes: Vec<NodeGroup>,
+    pub vms: Vec<VmGroup>,
+    #[serde(default)]
+    pub failures: Vec<FailureSpec>,
+    #[serde(default)]
+    pub stochastic: StochasticConfig,
+}
+
+fn default_control_s() -> u64 {
+    300
+}
+
+/// Simulator knobs (not the engine's policy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Extra CPU on source and target while a migration moves memory, as a fraction of
+    /// the VM's demand (CloudSim: 0.1).
+    pub migration_cpu_overhead_frac: f64,
+    /// ACTUAL utilization after a migration = target host utilization averaged over this
+    /// many control intervals after switchover.
+    pub actual_window_intervals: u32,
+    /// VMs of a crashed node restart on other nodes after `restart_delay_s` instead of
+    /// waiting for the node to recover.
+    pub restart_elsewhere: bool,
+    pub restart_delay_s: u64,
+    /// vCPUs a node may host per core; scale up is refused beyond it.
+    pub vcpu_overcommit: f64,
+    /// Control intervals a VM (or its service group) waits after a scale action.
+    pub scale_cooldown_intervals: u32,
+    /// Replicas a service group never grows beyond.
+    pub max_replicas: u32,
+    /// Check the simulator's invariants at every event (tests turn it on).
+    pub check_invariants: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            migration_cpu_overhead_frac: 0.1,
+            actual_window_intervals: 3,
+            restart_elsewhere: false,
+            restart_delay_s: 60,
+            vcpu_overcommit: 4.0,
+            scale_cooldown_intervals: 3,
+            max_replicas: 16,
+            check_invariants: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Bandwidth of the link between any two racks; absent = no limit beyond the NICs.
+    pub inter_rack_mbps: Option<f64>,
+    /// Per rack-pair overrides.
+    pub links: Vec<LinkSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub racks: [String; 2],
+    pub mbps: f64,
+}
+
+/// Power model: a named SPECpower curve or 11 wattages at 0 %, 10 %, ..., 100 % load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PowerSpec {
+    Preset(String),
+    Watts(Vec<f64>),
+}
+
+impl PowerSpec {
+    pub fn watts(&self) -> Option<[f64; 11]> {
+        match self {
+            Self::Preset(name) => match name.as_str() {
+                "hp_ml110_g4" => Some([
+                    86.0, 89.4, 92.6, 96.0, 99.5, 102.0, 106.0, 108.0, 112.0, 114.0, 117.0,
+                ]),
+                "hp_ml110_g5" => Some([
+                    93.7, 97.0, 101.0, 105.0, 110.0, 116.0, 121.0, 125.0, 129.0, 133.0, 135.0,
+                ]),
+                _ => None,
+            },
+            Self::Watts(w) => w.as_slice().try_into().ok(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureDistribution {
+    #[default]
+    Exponential,
+    Weibull,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    pub name: String,
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    pub cores: f64,
+    pub memory_mib: u64,
+    pub nic_mbps: f64,
+    /// Rack of every node of the group, or `racks` to spread them round-robin.
+    #[serde(default)]
+    pub rack: Option<String>,
+    #[serde(default)]
+    pub racks: Vec<String>,
+    #[serde(default)]
+    pub power: Option<PowerSpec>,
+    /// Mean time between failures; absent = never fails on its own.
+    #[serde(default)]
+    pub mtbf_s: Option<f64>,
+    #[serde(default = "default_mttr")]
+    pub mttr_s: f64,
+    #[serde(default)]
+    pub failure_distribution: FailureDistribution,
+    /// Weibull shape (k); 1 is exponential, < 1 infant mortality, > 1 wear-out.
+    #[serde(default = "default_weibull_shape")]
+    pub weibull_shape: f64,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+fn default_mttr() -> f64 {
+    600.0
+}
+fn default_weibull_shape() -> f64 {
+    1.5
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmGroup {
+    pub name: String,
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    pub vcpus: u32,
+    pub memory_mib: u64,
+    #[serde(default)]
+    pub dirty_rate_mib_s: f64,
+    /// VMs of one service group share the group's load; scale out/in adds or removes
+    /// replicas of it.
+    #[serde(default)]
+    pub service_group: Option<String>,
+    #[serde(default)]
+    pub anti_affinity_group: Option<String>,
+    /// Nodes to place the VMs on, round-robin; empty = spread over all nodes.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    pub workload: WorkloadSpec,
+}
+
+/// A failure at a given time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FailureSpec {
+    /// The node stops; its VMs are down until it recovers (or restart elsewhere).
+    NodeCrash {
+        at_s: f64,
+        node: String,
+        #[serde(default)]
+        recover_after_s: Option<f64>,
+    },
+    /// A node's NIC (`node`) or the link between two racks (`racks`) runs at `factor`
+    /// of its bandwidth for `duration_s`.
+    LinkDegrade {
+        at_s: f64,
+        duration_s: f64,
+        factor: f64,
+        #[serde(default)]
+        node: Option<String>,
+        #[serde(default)]
+        racks: Option<[String; 2]>,
+    },
+    /// No traffic between the two racks for `duration_s`.
+    Partition {
+        at_s: f64,
+        duration_s: f64,
+        racks: [String; 2],
+    },
+    /// The VM dirties memory `factor` times faster for `duration_s`.
+    DirtyRateSpike {
+        at_s: f64,
+        duration_s: f64,
+        vm: String,
+        factor: f64,
+    },
+    /// Load from outside the VMs (`extra_cores`) on a node for `duration_s`.
+    LoadSpike {
+        at_s: f64,
+        duration_s: f64,
+        node: String,
+        extra_cores: f64,
+    },
+    /// The VM stops responding for `duration_s`.
+    VmHang {
+        at_s: f64,
+        duration_s: f64,
+        vm: String,
+    },
+}
+
+impl FailureSpec {
+    pub fn at_s(&self) -> f64 {
+        match self {
+            Self::NodeCrash { at_s, .. }
+            | Self::LinkDegrade { at_s, .. }
+            | Self::Partition { at_s, .. }
+            | Self::DirtyRateSpike { at_s, .. }
+            | Self::LoadSpike { at_s, .. }
+            | Self::VmHang { at_s, .. } => *at_s,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NodeCrash { .. } => "node_crash",
+            Self::LinkDegrade { .. } => "link_degrade",
+            Self::Partition { .. } => "partition",
+            Self::DirtyRateSpike { .. } => "dirty_rate_spike",
+            Self::LoadSpike { .. } => "load_spike",
+            Self::VmHang { .. } => "vm_hang",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StochasticConfig {
+    /// Probability that any migration step fails on its own.
+    pub step_failure_prob: f64,
+}
+
+/// FNV-1a 64: a stable content hash for scenario files (same text, same hash, on every
+/// platform and version).
+pub fn content_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Expanded node or VM name.
+pub fn member_name(group: &str, count: u32, i: u32) -> String {
+    if count == 1 {
+        group.to_string()
+    } else {
+        format!("{group}-{i}")
+    }
+}
+
+impl Scenario {
+    pub fn from_toml_str(src: &str) -> Result<Self, InputError> {
+        let s: Self = from_toml_str(src)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn sample_interval_s(&self) -> u64 {
+        self.sample_interval_s.unwrap_or(self.control_interval_s)
+    }
+
+    pub fn record_interval_s(&self) -> u64 {
+        self.record_interval_s.unwrap_or(self.sample_interval_s())
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .flat_map(|g| (0..g.count).map(move |i| member_name(&g.name, g.count, i)))
+            .collect()
+    }
+
+    pub fn vm_names(&self) -> Vec<String> {
+        self.vms
+            .iter()
+            .flat_map(|g| (0..g.count).map(move |i| member_name(&g.name, g.count, i)))
+            .collect()
+    }
+
+    pub fn racks(&self) -> BTreeSet<String> {
+        let mut r = BTreeSet::new();
+        for g in &self.nodes {
+            if let Some(x) = &g.rack {
+                r.insert(x.clone());
+            }
+            r.extend(g.racks.iter().cloned());
+            if g.rack.is_none() && g.racks.is_empty() {
+                r.insert(String::new());
+            }
+        }
+        r
+    }
+
+    pub fn validate(&self) -> Result<(), InputError> {
+        ensure(!self.name.trim().is_empty(), "name", || {
+            "must not be empty".into()
+        })?;
+        ensure(self.duration_s > 0, "duration_s", || "must be > 0".into())?;
+        ensure(self.control_interval_s > 0, "control_interval_s", || {
+            "must be > 0".into()
+        })?;
+        let sample = self.sample_interval_s();
+        ensure(
+            sample > 0 && self.control_interval_s % sample == 0,
+            "sample_interval_s",
+            || {
+                format!(
+                    "must be > 0 and divide control_interval_s ({}), got {sample}",
+                    self.control_interval_s
+                )
+            },
+        )?;
+        let record = self.record_interval_s();
+        ensure(
+            record > 0 && record % sample == 0,
+            "record_interval_s",
+            || format!("must be a multiple of sample_interval_s ({sample}), got {record}"),
+        )?;
+        self.policy.validate().map_err(|e| e.within("policy"))?;
+        self.validate_sim().map_err(|e| e.within("sim"))?;
+        ensure(!self.nodes.is_empty(), "nodes", || {
+            "at least one node group is needed".into()
+        })?;
+        ensure(!self.vms.is_empty(), "vms", || {
+            "at least one VM group is needed".into()
+        })?;
+
+        let mut node_names: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, g) in self.nodes.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("nodes[{i}]"));
+            validate_node_group(g).map_err(at)?;
+            for k in 0..g.count {
+                let n = member_name(&g.name, g.count, k);
+                if node_names.insert(n.clone(), i).is_some() {
+                    return Err(at(InputError::field(
+                        "name",
+                        format!("node name {n:?} is used twice"),
+                    )));
+                }
+            }
+        }
+        let racks = self.racks();
+        if let Some(bw) = self.network.inter_rack_mbps {
+            check_positive("network.inter_rack_mbps", bw)?;
+        }
+        for (i, l) in self.network.links.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("network.links[{i}]"));
+            for r in &l.racks {
+                ensure(racks.contains(r), "racks", || format!("unknown rack {r:?}")).map_err(at)?;
+            }
+            check_positive("mbps", l.mbps).map_err(at)?;
+        }
+        let mut vm_names = BTreeSet::new();
+        for (i, g) in self.vms.iter().enumerate() {
+            let at = |e: InputError| e.within(&format!("vms[{i}]"));
+            ensure(!g.name.trim().is_empty(), "name", || {
+                "must not be empty".into()
+            })
+            .map_err(at)?;
+            ensure(g.count >= 1, "count", || "must be at least 1".into()).map_err(at)?;
+            ensure(g.vcpus >= 1, "vcpus", || "must be at least 1".into()).map_err(at)?;
+            ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into()).map_err(at)?;
+            check_non_negative("dirty_rate_mib_s", g.dirty_rate_mib_s).map_err(at)?;
+            for (k, n) in g.nodes.iter().enumerate() {
+                ensure(node_names.contains_key(n), &format!("nodes[{k}]"), || {
+                    format!("unknown node {n:?}")
+                })
+                .map_err(at)?;
+            }
+            g.workload
+                .validate()
+                .map_err(|e| at(e.within("workload")))?;
+            for k in 0..g.count {
+                let n = member_name(&g.name, g.count, k);
+                if !vm_names.insert(n.clone()) {
+                    return Err(at(InputError::field(
+                        "name",
+                        format!("VM name {n:?} is used twice"),
+                    )));
+                }
+            }
+        }
+        for (i, f) in self.failures.iter().enumerate() {
+            self.validate_failure(f, &node_names, &vm_names, &racks)
+                .map_err(|e| e.within(&format!("failures[{i}]")))?;
+        }
+        check_range(
+            "stochastic.step_failure_prob",
+            self.stochastic.step_failure_prob,
+            0.0,
+            1.0,
+        )?;
+        Ok(())
+    }
+
+    fn validate_sim(&self) -> Result<(), InputError> {
+        let s = &self.sim;
+        check_range(
+            "migration_cpu_overhead_frac",
+            s.migration_cpu_overhead_frac,
+            0.0,
+            1.0,
+        )?;
+        ensure(
+            s.actual_window_intervals >= 1,
+            "actual_window_intervals",
+            || "must be at least 1".into(),
+        )?;
+        check_positive("vcpu_overcommit", s.vcpu_overcommit)?;
+        ensure(s.max_replicas >= 1, "max_replicas", || {
+            "must be at least 1".into()
+        })?;
+        Ok(())
+    }
+
+    fn validate_failure(
+        &self,
+        f: &FailureSpec,
+        nodes: &BTreeMap<String, usize>,
+        vms: &BTreeSet<String>,
+        racks: &BTreeSet<String>,
+    ) -> Result<(), InputError> {
+        let at_s = f.at_s();
+        ensure(
+            at_s.is_finite() && at_s >= 0.0 && at_s < self.duration_s as f64,
+            "at_s",
+            || {
+                format!(
+                    "must be within the run (0 to {} s), got {at_s}",
+                    self.duration_s
+                )
+            },
+        )?;
+        let node = |n: &str| {
+            ensure(nodes.contains_key(n), "node", || {
+                format!("unknown node {n:?}")
+            })
+        };
+        let vm = |n: &str| ensure(vms.contains(n), "vm", || format!("unknown VM {n:?}"));
+        let rack_pair = |r: &[String; 2]| {
+            for x in r {
+                ensure(racks.contains(x), "racks", || format!("unknown rack {x:?}"))?;
+            }
+            ensure(r[0] != r[1], "racks", || {
+                "must name two different racks".into()
+            })
+        };
+        match f {
+            FailureSpec::NodeCrash {
+                node: n,
+                recover_after_s,
+                ..
+            } => {
+                node(n)?;
+                if let Some(r) = recover_after_s {
+                    check_positive("recover_after_s", *r)?;
+                }
+            }
+            FailureSpec::LinkDegrade {
+                duration_s,
+                factor,
+                node: n,
+                racks: r,
+                ..
+            } => {
+                check_positive("duration_s", *duration_s)?;
+                ensure(*factor > 0.0 && *factor <= 1.0, "factor", || {
+                    format!("must be above 0 and at most 1 (use partition for 0), got {factor}")
+                })?;
+                match (n, r) {
+                    (Some(n), None) => node(n)?,
+                    (None, Some(r)) => rack_pair(r)?,
+                    _ => {
+                        return Err(InputError::field(
+                            "node",
+                            "give exactly one of `node` (a NIC) or `racks` (an inter-rack link)",
+                        ));
+                    }
+                }
+            }
+            FailureSpec::Partition {
+                duration_s,
+                racks: r,
+                ..
+            } => {
+                check_positive("duration_s", *duration_s)?;
+                rack_pair(r)?;
+            }
+            FailureSpec::DirtyRateSpike {
+                duration_s,
+                vm: v,
+                factor,
+                ..
+            } => {
+                check_positive("duration_s", *duration_s)?;
+                vm(v)?;
+                check_positive("factor", *factor)?;
+            }
+            FailureSpec::LoadSpike {
+                duration_s,
+                node: n,
+                extra_cores,
+                ..
+            } => {
+                check_positive("duration_s", *duration_s)?;
+                node(n)?;
+                check_non_negative("extra_cores", *extra_cores)?;
+            }
+            FailureSpec::VmHang {
+                duration_s, vm: v, ..
+            } => {
+                check_positive("duration_s", *duration_s)?;
+                vm(v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_node_group(g: &NodeGroup) -> Result<(), InputError> {
+    ensure(!g.name.trim().is_empty(), "name", || {
+        "must not be empty".into()
+    })?;
+    ensure(g.count >= 1, "count", || "must be at least 1".into())?;
+    check_positive("cores", g.cores)?;
+    ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into())?;
+    check_positive("nic_mbps", g.nic_mbps)?;
+    ensure(g.rack.is_none() || g.racks.is_empty(), "racks", || {
+        "give either `rack` or `racks`, not both".into()
+    })?;
+    if let Some(p) = &g.power {
+        ensure(p.watts().is_some(), "power", || {
+            "must be \"hp_ml110_g4\", \"hp_ml110_g5\" or 11 wattages (0 %, 10 %, ..., 100 % load)"
+                .into()
+        })?;
+        if let Some(w) = p.watts() {
+            ensure(
+                w.iter().all(|x| x.is_finite() && *x >= 0.0),
+                "power",
+                || "wattages must be finite and >= 0".into(),
+            )?;
+        }
+    }
+    if let Some(m) = g.mtbf_s {
+        check_positive("mtbf_s", m)?;
+    }
+    check_positive("mttr_s", g.mttr_s)?;
+    check_positive("weibull_shape", g.weibull_shape)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+duration_s = 3600
+[[nodes]]
+name = "n"
+count = 2
+cores = 16
+memory_mib = 65536
+nic_mbps = 10000
+[[vms]]
+name = "v"
+count = 3
+vcpus = 4
+memory_mib = 4096
+workload = { kind = "constant", level = 0.5 }
+"#;
+
+    #[test]
+    fn minimal_scenario_expands_names() {
+        let s = Scenario::from_toml_str(MINIMAL).unwrap();
+        assert_eq!(s.node_names(), ["n-0", "n-1"]);
+        assert_eq!(s.vm_names(), ["v-0", "v-1", "v-2"]);
+        assert_eq!(s.sample_interval_s(), 300);
+        assert_eq!(s.policy, PolicyConfig::default());
+    }
+
+    fn err(extra: &str) -> InputError {
+        Scenario::from_toml_str(&format!("{MINIMAL}{extra}")).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = Scenario::from_toml_str(&MINIMAL.replace("memory_mib = 4096", "memory_mib = 0"))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "vms[0].memory_mib: must be > 0");
+        let e = Scenario::from_toml_str(&MINIMAL.replace("level = 0.5", "level = 50")).unwrap_err();
+        assert_eq!(e.path, "vms[0].workload.level");
+        let e = err("colour = 1\n");
+        assert!(e.message.contains("colour"), "{e}");
+        let e = err("[[failures]]\nkind = \"node_crash\"\nat_s = 10\nnode = \"zz\"\n");
+        assert_eq!(e.path, "failures[0].node");
+        let e = err("[[failures]]\nkind = \"meteor\"\nat_s = 10\n");
+        assert_eq!(e.path, "failures[0]");
+        assert!(e.line.is_some());
+        let e = err("[policy]\nmigrate_avg = 2.0\n");
+        assert_eq!(e.path, "policy.migrate_avg");
+        let e = Scenario::from_toml_str(&MINIMAL.replace(
+            "duration_s = 3600",
+            "duration_s = 3600\nsample_interval_s = 7",
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, "sample_interval_s");
+        let e =
+            err("[[failures]]\nkind = \"link_degrade\"\nat_s = 10\nduration_s = 5\nfactor = 0.5\n");
+        assert_eq!(e.path, "failures[0].node");
+        let e =
+            err("[[failures]]\nkind = \"vm_hang\"\nat_s = 99999\nduration_s = 5\nvm = \"v-0\"\n");
+        assert_eq!(e.path, "failures[0].at_s");
+    }
+
+    #[test]
+    fn hash_is_stable() {
+        assert_eq!(content_hash(""), "cbf29ce484222325");
+        assert_eq!(content_hash("a"), "af63dc4c8601ec8c");
+    }
+}
