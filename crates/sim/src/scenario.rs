@@ -649,7 +649,7 @@ workload = { kind = "constant", level = 0.5 }
         let e = err("[[failures]]\nkind = \"node_crash\"\nat_s = 10\nnode = \"zz\"\n");
         assert_eq!(e.path, "failures[0].node");
         let e = err("[[failures]]\nkind = \"meteor\"\nat_s = 10\n");
-        assert_eq!(e.path, "failures[0]");
+        assert_eq!(e.path, "failures[0].kind");
         assert!(e.line.is_some());
         let e = err("[policy]\nmigrate_avg = 2.0\n");
         assert_eq!(e.path, "policy.migrate_avg");
