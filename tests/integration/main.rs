@@ -2,4 +2,5 @@
 //! per subcommand.
 
 mod decide;
+mod run;
 mod util;

@@ -197,6 +197,10 @@ pub struct DecisionRecord {
     pub applied: bool,
     #[serde(default)]
     pub migration: Option<u32>,
+    /// The engine's reasoning, for decisions on VMs of hot hosts (the ones the full
+    /// engine round decided); `None` for the plain scaling rule elsewhere.
+    #[serde(default)]
+    pub reasoning: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

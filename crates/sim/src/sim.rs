@@ -237,6 +237,16 @@ struct MigRt {
     measuring: bool,
 }
 
+/// A scale decision on its way to being applied.
+#[derive(Debug)]
+struct ScaleRequest {
+    action: ScalingAction,
+    target: f64,
+    current: f64,
+    confidence: f64,
+    reasoning: Option<String>,
+}
+
 /// One run of one scenario.
 #[derive(Debug)]
 pub struct Simulation {
@@ -466,13 +476,14 @@ impl Simulation {
             last_event_ms: 0,
             sc,
         };
-        sim.q.schedule(0, Ev::Tick);
+        // Failures first: one at time t takes effect before the control round at t.
         for (i, f) in sim.sc.failures.iter().enumerate() {
             sim.q.schedule(
                 (f.at_s() * 1000.0).round() as u64,
                 Ev::FailureStart { idx: i as u32 },
             );
         }
+        sim.q.schedule(0, Ev::Tick);
         for n in 0..sim.nodes.len() {
             sim.schedule_stochastic_crash(n);
         }
@@ -725,14 +736,14 @@ impl Simulation {
             if d.action == Act::Migrate {
                 self.start_migration(vm, d, now);
             } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
-                self.apply_scale(
-                    vm,
-                    d.action,
-                    d.target_value,
-                    d.current_value,
-                    d.confidence,
-                    now,
-                );
+                let req = ScaleRequest {
+                    action: d.action,
+                    target: d.target_value,
+                    current: d.current_value,
+                    confidence: d.confidence,
+                    reasoning: Some(d.reasoning),
+                };
+                self.apply_scale(vm, req, now);
             }
         }
         // Everyone else: the scaling rule on the VM's own demand.
@@ -758,7 +769,14 @@ impl Simulation {
             if o.action != Act::NoAction {
                 let confidence =
                     forecast.map_or(self.policy.confidence_without_forecast, |f| f.accuracy);
-                self.apply_scale(vm, o.action, o.target_value, stats.current, confidence, now);
+                let req = ScaleRequest {
+                    action: o.action,
+                    target: o.target_value,
+                    current: stats.current,
+                    confidence,
+                    reasoning: None,
+                };
+                self.apply_scale(vm, req, now);
             }
         }
     }
@@ -830,7 +848,13 @@ impl Simulation {
                 }
             })
             .collect();
-        let inter_rack = self.link_mbps.iter().flatten().copied().reduce(f64::min);
+        // The engine sees one inter-rack figure: the narrowest link between any two
+        // racks as it is now (degraded or partitioned links included).
+        let nr = self.racks.len();
+        let inter_rack = (0..nr)
+            .flat_map(|a| (a + 1..nr).map(move |b| (a, b)))
+            .filter_map(|(a, b)| self.link_capacity_mbps(a, b))
+            .reduce(f64::min);
         let snapshot = ClusterSnapshot {
             nodes,
             vms,
@@ -862,15 +886,14 @@ impl Simulation {
         (snapshot, obs)
     }
 
-    fn apply_scale(
-        &mut self,
-        vm: usize,
-        action: ScalingAction,
-        target: f64,
-        current: f64,
-        confidence: f64,
-        now: TimeMs,
-    ) {
+    fn apply_scale(&mut self, vm: usize, req: ScaleRequest, now: TimeMs) {
+        let ScaleRequest {
+            action,
+            target,
+            current,
+            confidence,
+            reasoning,
+        } = req;
         let cooldown = now + self.sc.sim.scale_cooldown_intervals as u64 * self.control_ms;
         let applied = match action {
             Act::ScaleUp | Act::ScaleDown => {
@@ -917,6 +940,7 @@ impl Simulation {
             confidence,
             applied,
             migration: None,
+            reasoning,
         });
     }
 
@@ -1065,6 +1089,7 @@ impl Simulation {
             confidence: decision.confidence,
             applied: true,
             migration: Some(id),
+            reasoning: None,
         });
         self.records.push(MigrationRecord {
             id,
@@ -2274,4 +2299,164 @@ fn power_w(w: &[f64; 11], util: f64) -> f64 {
     let i = (u.floor() as usize).min(9);
     let f = u - i as f64;
     w[i] + (w[i + 1] - w[i]) * f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_NODES: &str = r#"
+name = "t"
+duration_s = 600
+[[nodes]]
+name = "n"
+count = 2
+cores = 8
+memory_mib = 16384
+nic_mbps = 1000
+[[vms]]
+name = "v"
+count = 2
+vcpus = 2
+memory_mib = 4096
+workload = { kind = "constant", level = 0.5 }
+"#;
+
+    fn sim() -> Simulation {
+        let sc = Scenario::from_toml_str(TWO_NODES).unwrap();
+        Simulation::new(sc, "h".into(), None).unwrap()
+    }
+
+    #[test]
+    fn the_checker_sees_broken_memory_accounting() {
+        let mut s = sim();
+        s.check_invariants();
+        assert!(s.violations.is_empty(), "{:?}", s.violations);
+        s.nodes[0].used_mem_mib += 1;
+        s.check_invariants();
+        assert!(s.violations.iter().any(|v| v.contains("memory accounting")));
+    }
+
+    #[test]
+    fn the_checker_sees_a_vm_on_no_node_and_overcommitted_reservations() {
+        let mut s = sim();
+        s.vms[0].node = None;
+        s.nodes[1].held_mem_mib = 1 << 30;
+        s.check_invariants();
+        assert!(s.violations.iter().any(|v| v.contains("on no node")));
+        assert!(s.violations.iter().any(|v| v.contains("exceed capacity")));
+    }
+
+    #[test]
+    fn a_second_outcome_is_a_violation() {
+        let mut s = sim();
+        // Forge one finished migration and finish it again.
+        s.records.push(MigrationRecord {
+            id: 0,
+            vm: 0,
+            vm_id: "v-0".into(),
+            source: 0,
+            target: 1,
+            started_ms: 0,
+            ended_ms: Some(1),
+            outcome: Some(Outcome::Completed),
+            rollback_reason: None,
+            decision: ScalingDecision {
+                vm_id: "v-0".into(),
+                resource_type: ResourceType::Cpu,
+                action: Act::Migrate,
+                current_value: 0.8,
+                target_value: 0.5,
+                confidence: 1.0,
+                reasoning: String::new(),
+                timestamp_ms: 0,
+                target_node_id: None,
+                migration_plan: None,
+            },
+            steps: vec![],
+            precopy_rounds: 0,
+            data_sent_mib: 0.0,
+            downtime_ms: 0,
+            switchover_ms: None,
+            criteria: vec![],
+            expected_utilization: 0.5,
+            actual_utilization: None,
+            source_before: 0.8,
+            source_after: None,
+        });
+        s.migs.push(MigRt {
+            vm: 0,
+            src: 0,
+            dst: 1,
+            plan: sample_plan(),
+            step: StepAction::Cleanup,
+            step_timer: None,
+            step_event: None,
+            pause_check: None,
+            transfer: None,
+            round_volume_mib: 0.0,
+            dirtied_mib: 0.0,
+            rounds: 0,
+            sent_mib: 0.0,
+            pause_start_ms: None,
+            switched: true,
+            active: true,
+            demand_reserved: 0.0,
+            window_end_ms: 0,
+            target_sum: 0.0,
+            source_sum: 0.0,
+            samples: 0,
+            measuring: false,
+        });
+        s.nodes[0].migrations = 1;
+        s.nodes[1].migrations = 1;
+        s.finish_migration(0, 5, Outcome::RolledBack, None);
+        assert!(s.violations.iter().any(|v| v.contains("second outcome")));
+        assert_eq!(s.records[0].outcome, Some(Outcome::Completed));
+    }
+
+    fn sample_plan() -> MigrationPlan {
+        use scalelab_engine::plan::{PlanInputs, build_plan};
+        use scalelab_engine::precopy::estimate;
+        let cfg = scalelab_engine::policy::MigrationConfig::default();
+        build_plan(
+            &PlanInputs {
+                vm_id: "v-0",
+                target_node_id: "n-1",
+                vm_memory_mib: 4096,
+                vm_share_of_target: 0.1,
+                current_utilization: 0.8,
+                expected_utilization: 0.5,
+                cpu_ceiling_frac: 0.7,
+                rollback_cpu_frac: 0.9,
+                memory_margin_mib: 2048,
+                min_bandwidth_mbps: 100.0,
+                path_bandwidth_mbps: 1000.0,
+                estimate: estimate(4096.0, 1.0, 100.0, &PreCopyParams::from(&cfg)),
+            },
+            &cfg,
+        )
+    }
+
+    #[test]
+    fn power_curve_interpolates() {
+        let w = [
+            0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0,
+        ];
+        assert_eq!(power_w(&w, 0.0), 0.0);
+        assert!((power_w(&w, 0.55) - 55.0).abs() < 1e-9);
+        assert_eq!(power_w(&w, 1.7), 100.0);
+    }
+
+    #[test]
+    fn ring_stats_cover_the_window() {
+        let mut r = Ring::new(3);
+        for x in [0.1, 0.5, 0.3, 0.2] {
+            r.push(x);
+        }
+        let s = r.stats();
+        assert_eq!(s.current, 0.2);
+        assert_eq!(s.peak, 0.5);
+        assert!((s.avg - (0.5 + 0.3 + 0.2) / 3.0).abs() < 1e-12);
+    }
 }

@@ -1,0 +1,321 @@
+//! The migration executor against the closed-form model, bandwidth sharing, each
+//! failure kind's effect on an outcome, and determinism.
+
+mod common;
+
+use common::*;
+use scalelab_engine::policy::MigrationConfig;
+use scalelab_engine::precopy::{
+    PreCopyParams, closed_form, closed_form_rounds, estimate, mbps_to_mib_s,
+};
+use scalelab_sim::record::{EventKind, MigrationRecord, Outcome, StepOutcome};
+
+/// node-0 (16 cores) runs "vm" (8 cores of demand) and "stay" (4.8): 0.8, hot. node-1
+/// and node-2 are empty. The planner moves the VM with the largest demand, once: "vm"
+/// leaves at t = 0 with the whole 1 Gbit/s NIC, and node-0 is relieved.
+fn one_migration(extra: &str) -> String {
+    format!(
+        r#"
+name = "one"
+seed = 11
+duration_s = 1800
+control_interval_s = 300
+sample_interval_s = 60
+
+[policy.planner]
+max_migrations_per_node = 1
+vm_selection = "largest_relief"
+
+[[nodes]]
+name = "node"
+count = 3
+cores = 16
+memory_mib = 131072
+nic_mbps = 1000
+racks = ["r1", "r1", "r2"]
+
+[[vms]]
+name = "vm"
+vcpus = 8
+memory_mib = 8192
+dirty_rate_mib_s = 40
+nodes = ["node-0"]
+workload = {{ kind = "constant", level = 1.0 }}
+
+[[vms]]
+name = "stay"
+vcpus = 8
+memory_mib = 4096
+dirty_rate_mib_s = 5
+nodes = ["node-0"]
+workload = {{ kind = "constant", level = 0.6 }}
+{extra}
+"#
+    )
+}
+
+fn first(r: &scalelab_sim::RunRecord) -> &MigrationRecord {
+    let m = r.migrations.first().expect("a migration");
+    assert_eq!(m.vm_id, "vm");
+    m
+}
+
+fn step_ms(m: &MigrationRecord, i: usize) -> u64 {
+    m.steps[i].end_ms.unwrap() - m.steps[i].start_ms
+}
+
+#[test]
+fn executor_agrees_with_the_closed_form_model() {
+    let r = run_checked(&one_migration(""), None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::Completed));
+    let params = PreCopyParams::from(&MigrationConfig::default());
+    let bw = mbps_to_mib_s(1000.0);
+    let est = estimate(8192.0, 40.0, bw, &params);
+    let n = closed_form_rounds(8192.0, 40.0, bw, &params);
+    let (sent, total_s, downtime_s) = closed_form(8192.0, 40.0, bw, n, params.resume_s);
+    assert_eq!(m.precopy_rounds, n);
+    assert_eq!(m.precopy_rounds, est.precopy_rounds);
+    // Rounds end on whole milliseconds: allow 1 ms per round.
+    let precopy = step_ms(m, 1) as f64 / 1000.0;
+    assert!(
+        (precopy - est.precopy_time_s).abs() <= 0.001 * (n as f64 + 1.0),
+        "{precopy} vs {}",
+        est.precopy_time_s
+    );
+    let down = m.downtime_ms as f64 / 1000.0;
+    assert!((down - downtime_s).abs() <= 0.002, "{down} vs {downtime_s}");
+    assert!(
+        (m.data_sent_mib - sent).abs() / sent < 0.001,
+        "{} vs {sent}",
+        m.data_sent_mib
+    );
+    let transfer = precopy + step_ms(m, 2) as f64 / 1000.0 - params.resume_s;
+    assert!(
+        (transfer - total_s).abs() <= 0.001 * (n as f64 + 2.0),
+        "{transfer} vs {total_s}"
+    );
+}
+
+#[test]
+fn concurrent_migrations_share_the_source_nic_fairly() {
+    // Two VMs leave node-0 at once; each gets half of its NIC.
+    let text = one_migration("")
+        .replace("max_migrations_per_node = 1", "max_migrations_per_node = 2")
+        .replace(
+            "vm_selection = \"largest_relief\"",
+            "vm_selection = \"per_vm_rule\"",
+        )
+        .replace("level = 1.0", "level = 0.8")
+        .replace("name = \"vm\"\n", "name = \"vm\"\ncount = 2\n")
+        .replace(
+            "nodes = [\"node-0\"]\nworkload = { kind = \"constant\", level = 0.6 }",
+            "nodes = [\"node-2\"]\nworkload = { kind = \"constant\", level = 0.0 }",
+        );
+    let r = run_checked(&text, None);
+    let both: Vec<_> = r.migrations.iter().filter(|m| m.started_ms == 0).collect();
+    assert_eq!(
+        both.len(),
+        2,
+        "{:?}",
+        r.migrations.iter().map(|m| &m.vm_id).collect::<Vec<_>>()
+    );
+    assert!(both.iter().all(|m| m.vm_id.starts_with("vm-")));
+    let params = PreCopyParams::from(&MigrationConfig::default());
+    let half = estimate(8192.0, 40.0, mbps_to_mib_s(500.0), &params);
+    let full = estimate(8192.0, 40.0, mbps_to_mib_s(1000.0), &params);
+    for m in &both {
+        assert_eq!(m.outcome, Some(Outcome::Completed));
+        let precopy = step_ms(m, 1) as f64 / 1000.0;
+        // The two flows run side by side from start to end: exactly the half-bandwidth model.
+        assert!(
+            (precopy - half.precopy_time_s).abs() < 0.05,
+            "{precopy} vs {}",
+            half.precopy_time_s
+        );
+        assert!(precopy > 1.9 * full.precopy_time_s);
+    }
+}
+
+#[test]
+fn node_crash_during_precopy_rolls_back_and_the_vm_waits_for_its_node() {
+    let text = one_migration(
+        "[[failures]]\nkind = \"node_crash\"\nat_s = 30\nnode = \"node-0\"\nrecover_after_s = 300\n",
+    );
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert!(
+        m.rollback_reason
+            .as_deref()
+            .unwrap()
+            .contains("source node-0 crashed")
+    );
+    assert_eq!(m.steps[1].outcome, Some(StepOutcome::Aborted));
+    // Down 300 s with its node, not lost.
+    assert_eq!(r.metrics.data_loss_events, 0);
+    assert!(r.metrics.total_downtime_ms >= 300_000);
+}
+
+#[test]
+fn target_crash_after_switchover_fails_the_migration() {
+    let clean = run_checked(&one_migration(""), None);
+    let switch = first(&clean).switchover_ms.unwrap();
+    // Crash the target during post-migration verification (5 s after switchover).
+    let at = (switch + 2000) as f64 / 1000.0;
+    let text = one_migration(&format!(
+        "[[failures]]\nkind = \"node_crash\"\nat_s = {at}\nnode = \"{}\"\nrecover_after_s = 60\n",
+        clean.nodes[first(&clean).target as usize].id
+    ));
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::FailedAfterSwitchover));
+    assert!(
+        m.rollback_reason
+            .as_deref()
+            .unwrap()
+            .contains("after switchover")
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.kind == EventKind::NodeCrash && e.detail.contains("after switchover"))
+    );
+    assert_eq!(r.metrics.data_loss_events, 0);
+}
+
+#[test]
+fn degraded_nic_slows_the_precopy() {
+    let clean = run_checked(&one_migration(""), None);
+    let text = one_migration(
+        "[[failures]]\nkind = \"link_degrade\"\nat_s = 1\nduration_s = 900\nfactor = 0.7\nnode = \"node-0\"\n",
+    );
+    let r = run_checked(&text, None);
+    let (a, b) = (first(&clean), first(&r));
+    assert!(step_ms(b, 1) as f64 > 1.3 * step_ms(a, 1) as f64);
+    assert_eq!(
+        b.outcome,
+        Some(Outcome::Completed),
+        "{:?}",
+        b.rollback_reason
+    );
+}
+
+#[test]
+fn degraded_nic_below_the_minimum_rolls_back() {
+    let text = one_migration(
+        "[[failures]]\nkind = \"link_degrade\"\nat_s = 10\nduration_s = 900\nfactor = 0.05\nnode = \"node-1\"\n",
+    );
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert!(m.rollback_reason.as_deref().unwrap().contains("below 100"));
+}
+
+#[test]
+fn vm_hang_during_migration_rolls_back_as_unresponsive() {
+    let text = one_migration(
+        "[[failures]]\nkind = \"vm_hang\"\nat_s = 20\nduration_s = 60\nvm = \"vm\"\n",
+    );
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    let why = m.rollback_reason.as_deref().unwrap();
+    assert!(why.contains("unresponsive"), "{why}");
+    // Caught after the plan's 5000 ms limit.
+    assert_eq!(m.ended_ms, Some(20_000 + 5_001));
+}
+
+#[test]
+fn load_spike_on_the_target_rolls_back() {
+    let text = one_migration(
+        "[[failures]]\nkind = \"load_spike\"\nat_s = 20\nduration_s = 60\nnode = \"node-1\"\nextra_cores = 14\n",
+    );
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(r.nodes[m.target as usize].id, "node-1");
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert!(
+        m.rollback_reason
+            .as_deref()
+            .unwrap()
+            .contains("would run at")
+    );
+    assert_eq!(m.ended_ms, Some(20_000));
+}
+
+#[test]
+fn dirty_rate_spike_prevents_convergence() {
+    let text = one_migration(
+        "[[failures]]\nkind = \"dirty_rate_spike\"\nat_s = 1\nduration_s = 1700\nvm = \"vm\"\nfactor = 4\n",
+    )
+    .replace("[policy.planner]", "[policy.migration]\nmax_data_factor = 50.0\nmax_rounds = 500\n\n[policy.planner]");
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert!(
+        m.rollback_reason
+            .as_deref()
+            .unwrap()
+            .contains("memory_pre_copy exceeded")
+    );
+    assert_eq!(m.steps[1].outcome, Some(StepOutcome::TimedOut));
+    // The engine does not plan it again while the VM dirties faster than the NIC.
+    assert_eq!(r.migrations.iter().filter(|m| m.vm_id == "vm").count(), 1);
+}
+
+#[test]
+fn partition_between_racks_rolls_back_a_cross_rack_migration() {
+    // node-1 is too hot to be a target: the VM must cross to node-2 in rack r2.
+    let text = one_migration(
+        "[[vms]]\nname = \"filler\"\nvcpus = 16\nmemory_mib = 4096\nnodes = [\"node-1\"]\nworkload = { kind = \"constant\", level = 0.65 }\n\n[[failures]]\nkind = \"partition\"\nat_s = 10\nduration_s = 600\nracks = [\"r1\", \"r2\"]\n",
+    );
+    let r = run_checked(&text, None);
+    let m = first(&r);
+    assert_eq!(r.nodes[m.target as usize].id, "node-2");
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert_eq!(m.ended_ms, Some(10_000));
+}
+
+#[test]
+fn injected_step_failures_roll_back() {
+    let text = one_migration("[stochastic]\nstep_failure_prob = 1.0\n");
+    let r = run_checked(&text, None);
+    assert!(r.metrics.migrations >= 1);
+    for m in &r.migrations {
+        assert_eq!(m.outcome, Some(Outcome::RolledBack));
+        assert!(m.rollback_reason.as_deref().unwrap().contains("(injected)"));
+    }
+}
+
+#[test]
+fn stochastic_crashes_follow_the_seed() {
+    let text = one_migration("").replace(
+        "nic_mbps = 1000",
+        "nic_mbps = 1000\nmtbf_s = 600\nmttr_s = 60",
+    );
+    let a = run_checked(&text, None);
+    let b = run_checked(&text, Some(12345));
+    let crashes = |r: &scalelab_sim::RunRecord| {
+        r.events
+            .iter()
+            .filter(|e| e.kind == EventKind::NodeCrash && e.vm.is_none())
+            .map(|e| e.t_ms)
+            .collect::<Vec<_>>()
+    };
+    assert!(crashes(&a).len() >= 3);
+    assert_eq!(crashes(&a), crashes(&run_checked(&text, None)));
+    assert_ne!(crashes(&a), crashes(&b));
+}
+
+#[test]
+fn same_scenario_and_seed_give_byte_identical_records() {
+    for name in ["hot-node-relief", "mtbf-failures", "target-spike-rollback"] {
+        let text = shipped(name);
+        let a = serde_json::to_vec(&run_checked(&text, None)).unwrap();
+        let b = serde_json::to_vec(&run_checked(&text, None)).unwrap();
+        assert_eq!(a, b, "{name} is not deterministic");
+        let c = serde_json::to_vec(&run_checked(&text, Some(4242))).unwrap();
+        assert_ne!(a, c, "{name}: the seed changes nothing");
+    }
+}

@@ -1,0 +1,220 @@
+//! Every shipped scenario runs with the invariant checker on, and shows what its header
+//! says it exercises.
+
+mod common;
+
+use common::*;
+use scalelab_engine::ScalingAction;
+use scalelab_sim::record::{EventKind, Outcome};
+
+#[test]
+fn every_shipped_scenario_runs_clean_and_has_a_header() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(scenarios_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.lines().take_while(|l| l.starts_with('#')).count() >= 3,
+            "{} needs a comment header saying what it exercises",
+            path.display()
+        );
+        let r = run_checked(&text, None);
+        assert!(r.metrics.vm_ticks > 0);
+        n += 1;
+    }
+    assert!(n >= 9, "at least 9 scenarios ship, found {n}");
+}
+
+#[test]
+fn hot_node_relief_migrates_and_measures() {
+    let r = run_checked(&shipped("hot-node-relief"), None);
+    let done = outcomes(&r, Outcome::Completed);
+    assert!(!done.is_empty());
+    let hot = node_ix(&r, "node-0");
+    for m in &done {
+        assert_eq!(m.source, hot);
+        let actual = m.actual_utilization.expect("measured");
+        assert!(
+            actual < m.source_before,
+            "the VM's new host is cooler than its old one"
+        );
+        assert!(m.precopy_rounds >= 1);
+        assert!(m.downtime_ms > 0 && m.downtime_ms < 1000);
+        assert_eq!(m.steps.len(), 5);
+        assert!(m.criteria.iter().all(|c| !c.measured.is_empty()));
+    }
+    assert!(r.metrics.expected_vs_actual_mae.is_some());
+    assert!(r.metrics.energy_kwh.unwrap() > 0.0);
+}
+
+#[test]
+fn target_spike_rolls_back_then_retries() {
+    let r = run_checked(&shipped("target-spike-rollback"), None);
+    let rolled = outcomes(&r, Outcome::RolledBack);
+    assert!(!rolled.is_empty());
+    for m in &rolled {
+        let why = m.rollback_reason.as_deref().unwrap();
+        assert!(why.contains("target node-1 would run at"), "{why}");
+        // Rolled back before switchover: the VM never left.
+        assert!(m.switchover_ms.is_none());
+        assert!(m.ended_ms.unwrap() >= 90_000);
+    }
+    // After the spike (90 s + 1500 s) a retry completes.
+    assert!(
+        outcomes(&r, Outcome::Completed)
+            .iter()
+            .any(|m| m.started_ms >= 1_590_000)
+    );
+}
+
+#[test]
+fn non_converging_precopy_times_out() {
+    let r = run_checked(&shipped("precopy-no-converge"), None);
+    let writer = vm_ix(&r, "writer");
+    let m = r
+        .migrations
+        .iter()
+        .find(|m| m.vm == writer)
+        .expect("writer migrates");
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    let why = m.rollback_reason.as_deref().unwrap();
+    assert!(why.contains("memory_pre_copy exceeded"), "{why}");
+    // It kept copying: round after round re-sending the writable working set (90 % of
+    // memory), never getting below the downtime budget.
+    assert!(m.precopy_rounds >= 2, "{}", m.precopy_rounds);
+    assert!(m.data_sent_mib > 1.8 * 8192.0, "{}", m.data_sent_mib);
+    assert!(m.switchover_ms.is_none());
+    // While the spike lasts the engine does not try again with that VM.
+    assert_eq!(r.migrations.iter().filter(|m| m.vm == writer).count(), 1);
+}
+
+#[test]
+fn source_crash_in_stop_and_copy_loses_the_vm() {
+    let r = run_checked(&shipped("source-crash"), None);
+    let lost = outcomes(&r, Outcome::DataLoss);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(r.metrics.data_loss_events, 1);
+    let big = vm_ix(&r, "big");
+    assert_eq!(lost[0].vm, big);
+    let ev = r
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::DataLoss)
+        .expect("a data-loss event");
+    assert!(ev.detail.contains("stop-and-copy"), "{}", ev.detail);
+    // The VM's last placement is "nowhere".
+    let last = r.placements.iter().rev().find(|p| p.vm == big).unwrap();
+    assert_eq!(last.node, None);
+    // The other VM was down with its node for the 600 s until recovery.
+    assert!(r.metrics.total_downtime_ms >= 600_000);
+    assert!(r.events.iter().any(|e| e.kind == EventKind::NodeRecover));
+}
+
+#[test]
+fn rack_partition_rolls_back_and_heals() {
+    let r = run_checked(&shipped("rack-partition"), None);
+    let rolled = outcomes(&r, Outcome::RolledBack);
+    assert!(!rolled.is_empty());
+    for m in &rolled {
+        let why = m.rollback_reason.as_deref().unwrap();
+        assert!(why.contains("below 100"), "{why}");
+    }
+    // No migration starts during the partition (30 s .. 1830 s) after the rollback.
+    assert!(
+        !r.migrations
+            .iter()
+            .any(|m| m.started_ms > 30_000 && m.started_ms < 1_830_000)
+    );
+    assert!(
+        outcomes(&r, Outcome::Completed)
+            .iter()
+            .all(|m| m.started_ms >= 1_830_000)
+    );
+    assert!(!outcomes(&r, Outcome::Completed).is_empty());
+}
+
+#[test]
+fn degraded_link_slows_concurrent_migrations() {
+    let text = shipped("degraded-link");
+    let degraded = run_checked(&text, None);
+    let clean_text = text.split("[[failures]]").next().unwrap().to_string();
+    let clean = run_checked(&clean_text, None);
+    let precopy_ms = |m: &scalelab_sim::record::MigrationRecord| {
+        let s = &m.steps[1];
+        s.end_ms.unwrap() - s.start_ms
+    };
+    let clean_done = outcomes(&clean, Outcome::Completed);
+    assert_eq!(
+        clean_done.len(),
+        2,
+        "both movers complete at once without the degradation"
+    );
+    assert!(clean_done.iter().all(|m| m.started_ms == 0));
+    // Degraded: the first attempts run out of time...
+    let first: Vec<_> = degraded
+        .migrations
+        .iter()
+        .filter(|m| m.started_ms == 0)
+        .collect();
+    assert_eq!(first.len(), 2);
+    for m in &first {
+        assert_eq!(m.outcome, Some(Outcome::RolledBack));
+        assert!(precopy_ms(m) > precopy_ms(clean_done[0]));
+    }
+    // ...and the retries, planned with the degraded link, complete far more slowly.
+    let retries = outcomes(&degraded, Outcome::Completed);
+    assert_eq!(retries.len(), 2);
+    for m in retries {
+        assert!(precopy_ms(m) > 3 * precopy_ms(clean_done[0]));
+    }
+}
+
+#[test]
+fn diurnal_fleet_runs_a_day_of_a_thousand_vms() {
+    let r = run_checked(&shipped("diurnal-fleet-1000"), None);
+    assert!(r.vms.len() >= 1000);
+    // 1,000 VMs sampled 288 times, plus the replicas scale out added.
+    assert!(r.metrics.vm_ticks >= 1000 * 288, "{}", r.metrics.vm_ticks);
+    assert!(r.metrics.migrations > 0);
+    let by = &r.metrics.decisions_by_action;
+    assert!(by.get(&ScalingAction::ScaleOut).copied().unwrap_or(0) > 0);
+    assert!(r.metrics.energy_kwh.is_some());
+    assert_eq!(r.series.times_ms.len(), 96);
+}
+
+#[test]
+fn mtbf_failures_are_seeded() {
+    let text = shipped("mtbf-failures");
+    let a = run_checked(&text, None);
+    let crashes = |r: &scalelab_sim::RunRecord| -> Vec<(u64, Option<u32>)> {
+        r.events
+            .iter()
+            .filter(|e| e.kind == EventKind::NodeCrash && e.vm.is_none())
+            .map(|e| (e.t_ms, e.node))
+            .collect()
+    };
+    let ca = crashes(&a);
+    // 20 nodes, mean 8 h between failures, 24 h: dozens of crashes expected.
+    assert!(ca.len() >= 10, "{} crashes", ca.len());
+    assert!(a.events.iter().any(|e| e.kind == EventKind::VmRestart));
+    assert_eq!(crashes(&run_checked(&text, None)), ca);
+    assert_ne!(crashes(&run_checked(&text, Some(99))), ca);
+}
+
+#[test]
+fn no_feasible_target_falls_back_to_scaling() {
+    let r = run_checked(&shipped("no-feasible-target"), None);
+    assert_eq!(r.metrics.migrations, 0);
+    let hot: Vec<u32> = (0..4).map(|i| vm_ix(&r, &format!("hot-{i}"))).collect();
+    let fallbacks: Vec<_> = r.decisions.iter().filter(|d| hot.contains(&d.vm)).collect();
+    assert!(!fallbacks.is_empty());
+    for d in fallbacks {
+        assert_ne!(d.action, ScalingAction::Migrate);
+        let why = d.reasoning.as_deref().expect("engine reasoning");
+        assert!(why.contains("no feasible target"), "{why}");
+        assert!(why.contains("scaling rule instead"), "{why}");
+    }
+}

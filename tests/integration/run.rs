@@ -1,0 +1,87 @@
+use serde_json::Value;
+
+use crate::util::{TempDir, assert_one_line_error, p, scalelab, stdout};
+
+#[test]
+fn run_prints_a_summary_and_writes_the_record() {
+    let dir = TempDir::new("run");
+    let out = dir.path("r.json");
+    let o = scalelab(&["run", "scenarios/hot-node-relief.toml", "--out", p(&out)]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    for needle in [
+        "scenario hot-node-relief (seed 1)",
+        "migrations: 2 started: 2 completed",
+        "expected vs actual utilization after migration: MAE",
+        "SLA: overload time",
+        "data-loss events: 0",
+        "decisions:",
+        "run record:",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    let rec: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(rec["format"], "scalelab-run");
+    assert_eq!(rec["scenario"]["name"], "hot-node-relief");
+    assert_eq!(rec["metrics"]["migrations"], 2);
+    // No temporary file is left beside the record.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn run_is_deterministic_and_the_seed_flag_matters() {
+    let dir = TempDir::new("det");
+    let (a, b, c) = (dir.path("a.json"), dir.path("b.json"), dir.path("c.json"));
+    let sc = "scenarios/target-spike-rollback.toml";
+    assert!(scalelab(&["run", sc, "-o", p(&a)]).status.success());
+    assert!(scalelab(&["run", sc, "-o", p(&b)]).status.success());
+    assert!(
+        scalelab(&["run", sc, "--seed", "77", "-o", p(&c)])
+            .status
+            .success()
+    );
+    let (a, b, c) = (
+        std::fs::read(a).unwrap(),
+        std::fs::read(b).unwrap(),
+        std::fs::read(c).unwrap(),
+    );
+    assert_eq!(a, b);
+    let seed: Value = serde_json::from_slice(&c).unwrap();
+    assert_eq!(seed["scenario"]["seed"], 77);
+}
+
+#[test]
+fn bad_scenarios_are_one_line_naming_file_and_field() {
+    let dir = TempDir::new("badsc");
+    let good = std::fs::read_to_string(crate::util::root().join("scenarios/hot-node-relief.toml"))
+        .unwrap();
+    let f = dir.write(
+        "zero-mem.toml",
+        &good.replace("memory_mib = 8192", "memory_mib = 0"),
+    );
+    let o = scalelab(&["run", p(&f)]);
+    assert_one_line_error(&o, &["zero-mem.toml", "vms[0].memory_mib: must be > 0"]);
+
+    let f = dir.write("unknown.toml", &format!("{good}\nflavour = \"x\"\n"));
+    let o = scalelab(&["run", p(&f)]);
+    assert_one_line_error(&o, &["unknown.toml", "flavour"]);
+
+    let f = dir.write("syntax.toml", "name = \"x\"\nduration_s = = 3\n");
+    let o = scalelab(&["run", p(&f)]);
+    assert_one_line_error(&o, &["syntax.toml", "line 2"]);
+
+    let f = dir.write(
+        "nofit.toml",
+        &good.replace("memory_mib = 131072", "memory_mib = 9000"),
+    );
+    let o = scalelab(&["run", p(&f)]);
+    assert_one_line_error(&o, &["nofit.toml", "does not fit"]);
+
+    let o = scalelab(&["run", "scenarios/none.toml"]);
+    assert_one_line_error(&o, &["scenarios/none.toml", "cannot read"]);
+}
