@@ -114,6 +114,9 @@ fn planner_round(c: &mut Criterion) {
     let mut g = c.benchmark_group("planner");
     g.sample_size(10);
     g.throughput(Throughput::Elements(candidates.len() as u64));
+    g.bench_function("index_build_10k_nodes", |b| {
+        b.iter(|| black_box(ClusterIndex::new(&snap, &p.planner).cluster_migrations()))
+    });
     g.bench_function("round_10k_candidates_10k_nodes", |b| {
         b.iter(|| {
             let mut ix = ClusterIndex::new(&snap, &p.planner);

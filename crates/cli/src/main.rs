@@ -85,10 +85,11 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             out,
         } => {
-            let record = run::run_file(&scenario, seed)?;
+            let (record, took) = run::run_file(&scenario, seed)?;
             let out = out.unwrap_or_else(|| run::default_out(&record));
             run::write_record(&record, &out)?;
             print!("{}", run::summary(&record));
+            print!("{}", run::speed(&record, took));
             println!("run record: {}", out.display());
             Ok(())
         }

@@ -9,10 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use scalelab_sim::record::{Outcome, RunRecord};
 use scalelab_sim::{RunError, Scenario, Simulation, scenario};
 
-use crate::files::{read, write_atomic};
+use crate::files::{read, write_atomic_with};
 
 /// Parse and run a scenario file, with a progress bar on a terminal for long runs.
-pub fn run_file(path: &Path, seed: Option<u64>) -> Result<RunRecord> {
+/// Returns the record and the wall-clock time the simulation took.
+pub fn run_file(path: &Path, seed: Option<u64>) -> Result<(RunRecord, Duration)> {
     let text = read(path)?;
     let sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
     let sim = Simulation::new(sc, scenario::content_hash(&text), seed)
@@ -28,15 +29,17 @@ pub fn run_file(path: &Path, seed: Option<u64>) -> Result<RunRecord> {
         b.enable_steady_tick(Duration::from_millis(200));
         b
     });
+    let started = std::time::Instant::now();
     let record = sim.run(&mut |now, end| {
         if let Some(b) = &bar {
             b.set_position(now * 1000 / end.max(1));
         }
     });
+    let took = started.elapsed();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(record)
+    Ok((record, took))
 }
 
 pub fn default_out(record: &RunRecord) -> PathBuf {
@@ -46,9 +49,22 @@ pub fn default_out(record: &RunRecord) -> PathBuf {
     ))
 }
 
+/// The wall-clock line: how fast the simulator ran (not part of the record, which
+/// must not depend on the machine).
+pub fn speed(r: &RunRecord, took: Duration) -> String {
+    let secs = took.as_secs_f64().max(1e-9);
+    format!(
+        "simulated {:.1} h in {:.2} s ({:.2} M VM-ticks/s)\n",
+        r.scenario.duration_ms as f64 / 3_600_000.0,
+        secs,
+        r.metrics.vm_ticks as f64 / secs / 1e6
+    )
+}
+
 pub fn write_record(record: &RunRecord, out: &Path) -> Result<()> {
-    let json = serde_json::to_vec(record).context("serializing the run record")?;
-    write_atomic(out, &json)
+    write_atomic_with(out, |w| {
+        serde_json::to_writer(w, record).map_err(std::io::Error::other)
+    })
 }
 
 fn pct(x: f64) -> String {

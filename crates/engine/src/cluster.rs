@@ -20,7 +20,34 @@
 //! node within its set in O(log n). Clusters have few distinct node shapes, so a search
 //! costs O(shapes x log n) plus the infeasible nodes it skips.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasherDefault;
+
+/// FNV-1a: the index is rebuilt every control round over thousands of short ids, where
+/// SipHash's DoS resistance buys nothing and costs a third of the build time. Only
+/// used for lookups, never iterated, so it cannot affect determinism.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +122,7 @@ pub struct ClusterSnapshot {
 impl ClusterSnapshot {
     /// Check that every value is finite and in range and that every reference resolves.
     pub fn validate(&self) -> Result<(), InputError> {
-        let mut node_ids = HashMap::with_capacity(self.nodes.len());
+        let mut node_ids = HashMap::with_capacity_and_hasher(self.nodes.len(), Default::default());
         for (i, n) in self.nodes.iter().enumerate() {
             let at = |e: InputError| e.within(&format!("nodes[{i}]"));
             ensure(!n.id.is_empty(), "id", || "must not be empty".into()).map_err(at)?;
@@ -118,7 +145,7 @@ impl ClusterSnapshot {
         if let Some(bw) = self.inter_rack_bandwidth_mbps {
             check_non_negative("inter_rack_bandwidth_mbps", bw)?;
         }
-        let mut vm_ids = HashMap::with_capacity(self.vms.len());
+        let mut vm_ids = HashMap::with_capacity_and_hasher(self.vms.len(), Default::default());
         for (i, v) in self.vms.iter().enumerate() {
             let at = |e: InputError| e.within(&format!("vms[{i}]"));
             ensure(!v.id.is_empty(), "id", || "must not be empty".into()).map_err(at)?;
@@ -227,8 +254,6 @@ pub struct ClusterIndex<'a> {
     node_by_id: HashMap<&'a str, usize>,
     vm_by_id: HashMap<&'a str, usize>,
     vm_node: Vec<usize>,
-    /// Node id order (rank) for deterministic tie-breaks without string compares.
-    rank: Vec<u32>,
     rack: Vec<u32>,
     load_cores: Vec<f64>,
     free_memory_mib: Vec<u64>,
@@ -236,8 +261,9 @@ pub struct ClusterIndex<'a> {
     cluster_migrations: u32,
     unhealthy: usize,
     healthy_at_cap: usize,
-    /// Core count -> ordered (load, rank, node) of target-eligible nodes.
-    groups: BTreeMap<Ordf, BTreeSet<(Ordf, u32, usize)>>,
+    /// Core count -> ordered (load, node) of target-eligible nodes. Equal loads are
+    /// adjacent, so id tie-breaks need no global sort of the ids.
+    groups: BTreeMap<Ordf, BTreeSet<(Ordf, usize)>>,
     /// (node, anti-affinity group id) -> VMs of that group on the node.
     affinity: HashMap<(usize, u32), u32>,
     affinity_ids: HashMap<&'a str, u32>,
@@ -256,13 +282,7 @@ impl<'a> ClusterIndex<'a> {
             .enumerate()
             .map(|(i, n)| (n.id.as_str(), i))
             .collect();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| snapshot.nodes[a].id.cmp(&snapshot.nodes[b].id));
-        let mut rank = vec![0u32; n];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i] = r as u32;
-        }
-        let mut rack_ids: HashMap<&str, u32> = HashMap::new();
+        let mut rack_ids: HashMap<&str, u32> = HashMap::default();
         let rack = snapshot
             .nodes
             .iter()
@@ -284,11 +304,11 @@ impl<'a> ClusterIndex<'a> {
                 }
             }
         }
-        let mut affinity_ids: HashMap<&str, u32> = HashMap::new();
-        let mut affinity = HashMap::new();
+        let mut affinity_ids: HashMap<&str, u32> = HashMap::default();
+        let mut affinity = HashMap::default();
         let mut vm_affinity = Vec::with_capacity(snapshot.vms.len());
         let mut vm_node = Vec::with_capacity(snapshot.vms.len());
-        let mut service_group_size: HashMap<&str, u32> = HashMap::new();
+        let mut service_group_size: HashMap<&str, u32> = HashMap::default();
         for v in &snapshot.vms {
             let node = node_by_id.get(v.node_id.as_str()).copied().unwrap_or(0);
             vm_node.push(node);
@@ -316,7 +336,6 @@ impl<'a> ClusterIndex<'a> {
             node_by_id,
             vm_by_id,
             vm_node,
-            rank,
             rack,
             load_cores,
             free_memory_mib: snapshot.nodes.iter().map(|n| n.free_memory_mib).collect(),
@@ -350,8 +369,8 @@ impl<'a> ClusterIndex<'a> {
             && self.migrations[node] < self.cfg.max_migrations_per_node
     }
 
-    fn key(&self, node: usize) -> (Ordf, u32, usize) {
-        (Ordf(self.load_cores[node]), self.rank[node], node)
+    fn key(&self, node: usize) -> (Ordf, usize) {
+        (Ordf(self.load_cores[node]), node)
     }
 
     fn insert_eligible(&mut self, node: usize) {
@@ -434,12 +453,12 @@ impl<'a> ClusterIndex<'a> {
         let demand = v.cpu_demand_cores;
         let group = self.vm_affinity[vm];
         let source_rack = self.rack[source];
-        // (post utilization, other rack?, rank, node, path bandwidth)
-        let mut best: Option<(f64, bool, u32, usize, f64)> = None;
+        // (post utilization, other rack?, node, path bandwidth)
+        let mut best: Option<(f64, bool, usize, f64)> = None;
         for (cores, set) in &self.groups {
             let cores = cores.0;
             let mut group_best_load: Option<f64> = None;
-            for (pos, &(Ordf(load), rank, node)) in set.iter().enumerate() {
+            for (pos, &(Ordf(load), node)) in set.iter().enumerate() {
                 if let Some(bl) = group_best_load
                     && load > bl
                 {
@@ -450,7 +469,7 @@ impl<'a> ClusterIndex<'a> {
                     // This and every later node, except the source itself.
                     let source_key = self.key(source);
                     let source_later =
-                        source_key >= (Ordf(load), rank, node) && set.contains(&source_key);
+                        source_key >= (Ordf(load), node) && set.contains(&source_key);
                     why.over_ceiling += set.len() - pos - usize::from(source_later);
                     break;
                 }
@@ -474,12 +493,13 @@ impl<'a> ClusterIndex<'a> {
                     continue;
                 }
                 group_best_load.get_or_insert(load);
-                let cand = (post, self.rack[node] != source_rack, rank, node, bw);
+                let cand = (post, self.rack[node] != source_rack, node, bw);
+                let nodes = &self.snapshot.nodes;
                 let better = best.is_none_or(|b| {
                     cand.0
                         .total_cmp(&b.0)
                         .then(cand.1.cmp(&b.1))
-                        .then(cand.2.cmp(&b.2))
+                        .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
                         .is_lt()
                 });
                 if better {
@@ -488,7 +508,7 @@ impl<'a> ClusterIndex<'a> {
             }
         }
         match best {
-            Some((post, other_rack, _, node, bw)) => Ok(Target {
+            Some((post, other_rack, node, bw)) => Ok(Target {
                 node,
                 post_utilization: post,
                 path_bandwidth_mbps: bw,

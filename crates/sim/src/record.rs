@@ -9,8 +9,11 @@
 //! - `metrics`: [`RunMetrics`].
 //! - `migrations`: one [`MigrationRecord`] per started migration, each with exactly one
 //!   outcome.
-//! - `decisions`: every decision other than `no_action` ([`DecisionRecord`]); the
-//!   counts of all decisions, `no_action` included, are in `metrics.decisions_by_action`.
+//! - `decisions`: every decision other than `no_action` that was carried out, plus
+//!   every decision of the full engine round (VMs of hot hosts, with reasoning)
+//!   ([`DecisionRecord`]); counts of all decisions, `no_action` included, are in
+//!   `metrics.decisions_by_action`, and of those that could not be carried out in
+//!   `metrics.unapplied_decisions_by_action`.
 //! - `events`: failures, recoveries, scale actions, migration milestones, data loss.
 //! - `placements`: initial placement and every change (`node = null` when a VM is
 //!   lost or removed), so the placement at any time can be rebuilt.
@@ -308,6 +311,10 @@ pub struct RunMetrics {
     pub migration_downtime_ms: u64,
     pub data_loss_events: u32,
     pub decisions_by_action: BTreeMap<ScalingAction, u64>,
+    /// Scaling-rule decisions the simulator could not carry out (host full, already at
+    /// the size asked for), by action; they are not listed in `decisions`.
+    #[serde(default)]
+    pub unapplied_decisions_by_action: BTreeMap<ScalingAction, u64>,
     /// Energy of nodes with a power model, kWh; `None` without power models.
     pub energy_kwh: Option<f64>,
     /// VM samples simulated (VMs x sample ticks).

@@ -10,6 +10,7 @@
 pub struct Pcg32 {
     state: u64,
     inc: u64,
+    spare: Option<f64>,
 }
 
 const MULT: u64 = 6_364_136_223_846_793_005;
@@ -20,6 +21,7 @@ impl Pcg32 {
         let mut r = Self {
             state: 0,
             inc: (stream << 1) | 1,
+            spare: None,
         };
         r.next_u32();
         r.state = r.state.wrapping_add(seed);
@@ -54,12 +56,19 @@ impl Pcg32 {
         p > 0.0 && self.uniform() < p
     }
 
-    /// Standard normal (Box-Muller; one value per call, the pair's second is dropped to
-    /// keep the stream position a pure function of the call count).
+    /// Standard normal (Box-Muller). Each draw makes a pair; the second is kept for
+    /// the next call, so the stream stays a pure function of the call sequence and
+    /// half the calls cost no logarithm.
     pub fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
         let u1 = self.uniform_open0();
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+        self.spare = Some(r * sin);
+        r * cos
     }
 
     /// Exponential with the given mean.

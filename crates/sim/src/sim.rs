@@ -56,44 +56,76 @@ enum Ev {
     VmRestart { vm: u32 },
 }
 
+/// Samples a window keeps inline, without a heap allocation.
+const INLINE_WINDOW: usize = 16;
+
 /// Fixed-size window of the last samples, for current / average / peak.
+///
+/// Windows up to [`INLINE_WINDOW`] samples (the default is 12) live inside the VM's
+/// own struct: at 100,000 VMs a separate heap buffer per VM costs a cache miss per VM
+/// per tick, which was most of the simulator's time.
 #[derive(Debug, Clone)]
 struct Ring {
-    buf: Vec<f64>,
+    store: RingStore,
+    cap: usize,
     next: usize,
     len: usize,
 }
 
+#[derive(Debug, Clone)]
+enum RingStore {
+    Inline([f64; INLINE_WINDOW]),
+    Heap(Box<[f64]>),
+}
+
 impl Ring {
     fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        let store = if cap <= INLINE_WINDOW {
+            RingStore::Inline([0.0; INLINE_WINDOW])
+        } else {
+            RingStore::Heap(vec![0.0; cap].into_boxed_slice())
+        };
         Self {
-            buf: vec![0.0; cap.max(1)],
+            store,
+            cap,
             next: 0,
             len: 0,
         }
     }
 
+    fn buf(&self) -> &[f64] {
+        match &self.store {
+            RingStore::Inline(a) => &a[..self.cap],
+            RingStore::Heap(b) => b,
+        }
+    }
+
     fn push(&mut self, x: f64) {
-        self.buf[self.next] = x;
-        self.next = (self.next + 1) % self.buf.len();
-        self.len = (self.len + 1).min(self.buf.len());
+        let next = self.next;
+        match &mut self.store {
+            RingStore::Inline(a) => a[next] = x,
+            RingStore::Heap(b) => b[next] = x,
+        }
+        self.next = (next + 1) % self.cap;
+        self.len = (self.len + 1).min(self.cap);
     }
 
     fn stats(&self) -> UtilStats {
         if self.len == 0 {
             return UtilStats::default();
         }
-        let cap = self.buf.len();
-        let last = self.buf[(self.next + cap - 1) % cap];
+        let buf = self.buf();
+        let current = buf[(self.next + self.cap - 1) % self.cap];
+        // Sum and peak do not depend on order: walk the filled part straight through.
         let mut sum = 0.0;
         let mut peak = f64::NEG_INFINITY;
-        for i in 0..self.len {
-            let x = self.buf[(self.next + cap - 1 - i) % cap];
+        for &x in &buf[..self.len] {
             sum += x;
             peak = peak.max(x);
         }
         UtilStats {
-            current: last,
+            current,
             avg: sum / self.len as f64,
             peak,
         }
@@ -130,6 +162,8 @@ struct NodeRt {
     load_cores: f64,
     hist: Ring,
     forecaster: Forecaster,
+    stats: UtilStats,
+    summary: Option<ForecastSummary>,
     migrations: u32,
     mtbf_s: Option<f64>,
     mttr_s: f64,
@@ -174,8 +208,15 @@ struct VmRt {
     demand_cores: f64,
     hist: Ring,
     forecaster: Forecaster,
+    /// Window stats and forecast summary as of the last control tick, computed in the
+    /// sampling pass so the control round reads nothing but this struct.
+    stats: UtilStats,
+    summary: Option<ForecastSummary>,
     cooldown_until_ms: TimeMs,
     migration: Option<u32>,
+    /// When it went down (valid while `status == Down`): downtime is counted exactly,
+    /// not per tick.
+    down_since_ms: TimeMs,
 }
 
 impl VmRt {
@@ -287,6 +328,19 @@ pub struct Simulation {
     downtime_ms: u64,
     violations: Vec<String>,
     last_event_ms: TimeMs,
+    /// Decisions by action, indexed like [`ScalingAction::ALL`] (a map lookup per VM
+    /// per round is measurable at 100,000 VMs).
+    decision_counts: [u64; 6],
+    /// CPU demand of running VMs at the last tick (for PDM's denominator).
+    running_demand_cores: f64,
+    /// VMs placed on each node (lost and removed ones are on none), so a crash or a
+    /// recovery touches its node's VMs instead of scanning all of them.
+    node_vms: Vec<Vec<u32>>,
+    snapshot_nodes: Vec<NodeSnapshot>,
+}
+
+fn action_index(a: ScalingAction) -> usize {
+    ScalingAction::ALL.iter().position(|&x| x == a).unwrap_or(0)
 }
 
 const MAX_VIOLATIONS: usize = 100;
@@ -331,6 +385,8 @@ impl Simulation {
                     load_cores: 0.0,
                     hist: Ring::new(window),
                     forecaster: Forecaster::new(&policy.forecast),
+                    stats: UtilStats::default(),
+                    summary: None,
                     migrations: 0,
                     mtbf_s: g.mtbf_s,
                     mttr_s: g.mttr_s,
@@ -351,6 +407,7 @@ impl Simulation {
         let mut placements = Vec::new();
         let mut spread_cursor = 0usize;
         for g in &sc.vms {
+            let spec = std::sync::Arc::new(g.workload.clone());
             for i in 0..g.count {
                 let idx = vms.len();
                 let group = g.service_group.as_ref().map(|name| {
@@ -424,13 +481,16 @@ impl Simulation {
                     status: VmStatus::Running,
                     paused: false,
                     hung_until_ms: 0,
-                    workload: Some(Workload::new(g.workload.clone(), Pcg32::new(stream, 1))),
+                    workload: Some(Workload::new(spec.clone(), Pcg32::new(stream, 1))),
                     own_level: 0.0,
                     demand_cores: 0.0,
                     hist: Ring::new(window),
                     forecaster: Forecaster::new(&policy.forecast),
+                    stats: UtilStats::default(),
+                    summary: None,
                     cooldown_until_ms: 0,
                     migration: None,
+                    down_since_ms: 0,
                 });
             }
         }
@@ -474,8 +534,18 @@ impl Simulation {
             downtime_ms: 0,
             violations: Vec::new(),
             last_event_ms: 0,
+            decision_counts: [0; 6],
+            running_demand_cores: 0.0,
+            node_vms: Vec::new(),
+            snapshot_nodes: Vec::new(),
             sc,
         };
+        sim.node_vms = vec![Vec::new(); sim.nodes.len()];
+        for (i, v) in sim.vms.iter().enumerate() {
+            if let Some(n) = v.node {
+                sim.node_vms[n].push(i as u32);
+            }
+        }
         // Failures first: one at time t takes effect before the control round at t.
         for (i, f) in sim.sc.failures.iter().enumerate() {
             sim.q.schedule(
@@ -594,64 +664,75 @@ impl Simulation {
                 self.energy_j += power_w(w, u) * dt / 1000.0;
             }
         }
-        for v in &self.vms {
-            if v.status == VmStatus::Down {
-                self.downtime_ms += dt as u64;
-            }
-            if v.status == VmStatus::Running {
-                self.pdm_requested += v.demand_cores * dt;
-            }
-        }
+        self.pdm_requested += self.running_demand_cores * dt;
     }
 
+    /// One pass over the VMs after the group shares are known: demand, node loads,
+    /// histories, forecasters, and (on control ticks) the stats the rules read. At
+    /// 100,000 VMs the cost is memory traffic, so everything per VM happens in one go.
     fn sample(&mut self, now: TimeMs) {
         let t_s = now as f64 / 1000.0;
-        for v in &mut self.vms {
-            if let Some(w) = &mut v.workload {
-                v.own_level = w.sample(t_s);
-            }
-            if v.group.is_none() {
-                v.demand_cores = v.own_level * v.base_vcpus as f64;
-            }
-        }
+        // Service groups first: a replica's demand is a share of the group's total.
         for g in &self.groups {
-            let total: f64 = g
-                .originals
-                .iter()
-                .map(|&i| self.vms[i].own_level * self.vms[i].base_vcpus as f64)
-                .sum();
+            let mut total = 0.0;
+            for &i in &g.originals {
+                let v = &mut self.vms[i];
+                if let Some(w) = &mut v.workload {
+                    v.own_level = w.sample(t_s);
+                }
+                total += v.own_level * v.base_vcpus as f64;
+            }
             let share = total / g.active.len().max(1) as f64;
             for &i in &g.active {
                 self.vms[i].demand_cores = share;
             }
         }
-        self.recompute_loads();
+        for n in &mut self.nodes {
+            n.load_cores = n.background_cores;
+        }
+        let control = now % self.control_ms == 0;
+        let mut alive = 0;
+        let mut running_demand = 0.0;
         for v in &mut self.vms {
+            if v.group.is_none() {
+                if let Some(w) = &mut v.workload {
+                    v.own_level = w.sample(t_s);
+                }
+                v.demand_cores = v.own_level * v.base_vcpus as f64;
+            }
+            alive += u64::from(v.alive());
+            if let Some(n) = v.node {
+                self.nodes[n].load_cores += v.used_cores();
+            }
             if v.status == VmStatus::Running {
+                running_demand += v.demand_cores;
                 let u = v.demand_cores / v.vcpus as f64;
                 v.hist.push(u);
                 v.forecaster.observe(u);
+                if control {
+                    v.stats = v.hist.stats();
+                    v.summary = v.forecaster.summary();
+                }
             }
         }
+        self.running_demand_cores = running_demand;
+        self.add_migration_overheads();
         for n in &mut self.nodes {
             if n.up {
                 let u = n.load_cores / n.cores;
                 n.hist.push(u);
                 n.forecaster.observe(u);
+                if control {
+                    n.stats = n.hist.stats();
+                    n.summary = n.forecaster.summary();
+                }
             }
         }
-        self.metrics.vm_ticks += self.vms.iter().filter(|v| v.alive()).count() as u64;
+        self.metrics.vm_ticks += alive;
     }
 
-    fn recompute_loads(&mut self) {
-        for n in &mut self.nodes {
-            n.load_cores = n.background_cores;
-        }
-        for v in &self.vms {
-            if let Some(n) = v.node {
-                self.nodes[n].load_cores += v.used_cores();
-            }
-        }
+    /// Source and target of every migration moving memory carry its CPU overhead.
+    fn add_migration_overheads(&mut self) {
         let overhead = self.sc.sim.migration_cpu_overhead_frac;
         for &m in &self.active {
             let mig = &self.migs[m as usize];
@@ -689,101 +770,100 @@ impl Simulation {
 
     // ---- the control loop ----------------------------------------------------------------
 
-    fn host_summary(&self, n: usize) -> (UtilStats, Option<ForecastSummary>) {
-        let node = &self.nodes[n];
-        (node.hist.stats(), node.forecaster.summary())
-    }
-
     fn control_round(&mut self, now: TimeMs) {
         let p = &self.policy;
         // Which hosts are hot (the MIGRATE rule on host pressure).
-        let hot: Vec<bool> = (0..self.nodes.len())
+        let hot: Vec<bool> = self
+            .nodes
+            .iter()
             .map(|n| {
-                if !self.nodes[n].up {
-                    return false;
-                }
-                let (s, f) = self.host_summary(n);
-                migration_check(p, ResourceType::Cpu, s.current, s.avg, f) == MigrationCheck::Wanted
+                n.up && migration_check(
+                    p,
+                    ResourceType::Cpu,
+                    n.stats.current,
+                    n.stats.avg,
+                    n.summary,
+                ) == MigrationCheck::Wanted
             })
             .collect();
-        let eligible =
-            |v: &VmRt| v.status == VmStatus::Running && v.migration.is_none() && !v.paused;
+        // One pass: VMs of hot hosts go to the engine's full round; every other VM
+        // gets the scaling rule on its own demand (VMs in cooldown are skipped).
         let mut candidates = Vec::new();
+        let mut pending = Vec::new();
         for (i, v) in self.vms.iter().enumerate() {
-            if eligible(v) && v.node.is_some_and(|n| hot[n]) {
-                candidates.push(i);
-            }
-        }
-        let mut engine_decisions: Vec<(usize, ScalingDecision)> = Vec::new();
-        if !candidates.is_empty() {
-            let (snapshot, obs) = self.snapshot_for(&candidates);
-            let ds = self.engine.decide(now as i64, Some(&snapshot), &obs);
-            for (d, &vm) in ds.into_iter().zip(&candidates) {
-                engine_decisions.push((vm, d));
-            }
-        }
-        let mut is_candidate = vec![false; self.vms.len()];
-        for &c in &candidates {
-            is_candidate[c] = true;
-        }
-        // Candidates: the engine's decisions (MIGRATE or its fallback).
-        for (vm, d) in engine_decisions {
-            *self
-                .metrics
-                .decisions_by_action
-                .entry(d.action)
-                .or_insert(0) += 1;
-            if d.action == Act::Migrate {
-                self.start_migration(vm, d, now);
-            } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
-                let req = ScaleRequest {
-                    action: d.action,
-                    target: d.target_value,
-                    current: d.current_value,
-                    confidence: d.confidence,
-                    reasoning: Some(d.reasoning),
-                };
-                self.apply_scale(vm, req, now);
-            }
-        }
-        // Everyone else: the scaling rule on the VM's own demand.
-        for (vm, candidate) in is_candidate.into_iter().enumerate() {
-            let v = &self.vms[vm];
-            if candidate || !eligible(v) || v.cooldown_until_ms > now {
+            if v.status != VmStatus::Running || v.migration.is_some() || v.paused {
                 continue;
             }
-            if v.group
-                .is_some_and(|g| self.groups[g].cooldown_until_ms > now)
+            if v.node.is_some_and(|n| hot[n]) {
+                candidates.push(i);
+                continue;
+            }
+            if v.cooldown_until_ms > now
+                || v.group
+                    .is_some_and(|g| self.groups[g].cooldown_until_ms > now)
             {
                 continue;
             }
-            let stats = v.hist.stats();
-            let forecast = v.forecaster.summary();
             let replicas = v.group.map(|g| self.groups[g].active.len() as u32);
-            let o = scaling_rule(&self.policy, stats, forecast, replicas);
-            *self
-                .metrics
-                .decisions_by_action
-                .entry(o.action)
-                .or_insert(0) += 1;
+            let o = scaling_rule(p, v.stats, v.summary, replicas);
+            self.decision_counts[action_index(o.action)] += 1;
             if o.action != Act::NoAction {
-                let confidence =
-                    forecast.map_or(self.policy.confidence_without_forecast, |f| f.accuracy);
-                let req = ScaleRequest {
-                    action: o.action,
-                    target: o.target_value,
-                    current: stats.current,
-                    confidence,
-                    reasoning: None,
-                };
-                self.apply_scale(vm, req, now);
+                let confidence = v
+                    .summary
+                    .map_or(p.confidence_without_forecast, |f| f.accuracy);
+                pending.push((
+                    i,
+                    ScaleRequest {
+                        action: o.action,
+                        target: o.target_value,
+                        current: v.stats.current,
+                        confidence,
+                        reasoning: None,
+                    },
+                ));
             }
+        }
+        // The engine's decisions for the candidates (MIGRATE or its fallback) first.
+        if !candidates.is_empty() {
+            let (snapshot, obs) = self.snapshot_for(&candidates);
+            let ds = self.engine.decide(now as i64, Some(&snapshot), &obs);
+            self.snapshot_nodes = snapshot.nodes;
+            for (d, &vm) in ds.into_iter().zip(&candidates) {
+                self.decision_counts[action_index(d.action)] += 1;
+                if d.action == Act::Migrate {
+                    self.start_migration(vm, d, now);
+                } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
+                    let req = ScaleRequest {
+                        action: d.action,
+                        target: d.target_value,
+                        current: d.current_value,
+                        confidence: d.confidence,
+                        reasoning: Some(d.reasoning),
+                    };
+                    self.apply_scale(vm, req, now);
+                }
+            }
+        }
+        // Then the rule's, unless an engine action put the VM's group in cooldown.
+        for (vm, req) in pending {
+            let v = &self.vms[vm];
+            if v.group
+                .is_some_and(|g| self.groups[g].cooldown_until_ms > now)
+            {
+                *self
+                    .metrics
+                    .unapplied_decisions_by_action
+                    .entry(req.action)
+                    .or_insert(0) += 1;
+                continue;
+            }
+            self.apply_scale(vm, req, now);
         }
     }
 
     /// The engine's view: every node, and the VMs it needs (candidates, anti-affinity
     /// members, candidates' service groups).
-    fn snapshot_for(&self, candidates: &[usize]) -> (ClusterSnapshot, Vec<VmObservation>) {
+    fn snapshot_for(&mut self, candidates: &[usize]) -> (ClusterSnapshot, Vec<VmObservation>) {
         let mut include = vec![false; self.vms.len()];
         for &c in candidates {
             include[c] = true;
@@ -798,28 +878,39 @@ impl Simulation {
                 include[i] = true;
             }
         }
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|n| NodeSnapshot {
-                id: n.id.clone(),
-                cores: n.cores,
-                cpu_utilization: if n.up {
-                    (n.load_cores + n.reserved_cores) / n.cores
-                } else {
-                    0.0
-                },
-                memory_mib: n.memory_mib,
-                free_memory_mib: n.free_mem_mib(),
-                bandwidth_mbps: if n.up { n.nic_mbps * n.nic_factor } else { 0.0 },
-                rack: self.racks[n.rack].clone(),
-                health: if n.up {
-                    NodeHealth::Healthy
-                } else {
-                    NodeHealth::Down
-                },
-            })
-            .collect();
+        // Node snapshots are kept between rounds: only their numbers change, and
+        // cloning 10,000 ids every round is measurable.
+        let mut nodes = std::mem::take(&mut self.snapshot_nodes);
+        if nodes.len() != self.nodes.len() {
+            nodes = self
+                .nodes
+                .iter()
+                .map(|n| NodeSnapshot {
+                    id: n.id.clone(),
+                    cores: n.cores,
+                    cpu_utilization: 0.0,
+                    memory_mib: n.memory_mib,
+                    free_memory_mib: 0,
+                    bandwidth_mbps: 0.0,
+                    rack: self.racks[n.rack].clone(),
+                    health: NodeHealth::Healthy,
+                })
+                .collect();
+        }
+        for (snap, n) in nodes.iter_mut().zip(&self.nodes) {
+            snap.cpu_utilization = if n.up {
+                (n.load_cores + n.reserved_cores) / n.cores
+            } else {
+                0.0
+            };
+            snap.free_memory_mib = n.free_mem_mib();
+            snap.bandwidth_mbps = if n.up { n.nic_mbps * n.nic_factor } else { 0.0 };
+            snap.health = if n.up {
+                NodeHealth::Healthy
+            } else {
+                NodeHealth::Down
+            };
+        }
         let vms = (0..self.vms.len())
             .filter(|&i| include[i] && self.vms[i].node.is_some())
             .map(|i| {
@@ -931,6 +1022,17 @@ impl Simulation {
             Act::ScaleIn => self.scale_in(vm, target as u32, now, cooldown),
             _ => false,
         };
+        // Plain-rule decisions that could not be carried out repeat every round (a
+        // full host refuses every scale-up): they are counted, not listed, which keeps
+        // 100,000-VM records small. The engine's own decisions are always listed.
+        if !applied && reasoning.is_none() {
+            *self
+                .metrics
+                .unapplied_decisions_by_action
+                .entry(action)
+                .or_insert(0) += 1;
+            return;
+        }
         self.decisions.push(DecisionRecord {
             t_ms: now,
             vm: vm as u32,
@@ -979,10 +1081,14 @@ impl Simulation {
                 demand_cores: 0.0,
                 hist: Ring::new(self.policy.window_samples),
                 forecaster: Forecaster::new(&self.policy.forecast),
+                stats: UtilStats::default(),
+                summary: None,
                 cooldown_until_ms: cooldown,
                 migration: None,
+                down_since_ms: 0,
             };
             self.vms.push(new);
+            self.node_vms[node].push(idx as u32);
             self.nodes[node].used_mem_mib += mem;
             self.nodes[node].vcpus_placed += vcpus as u64;
             self.groups[g].active.push(idx);
@@ -1023,13 +1129,12 @@ impl Simulation {
                 break;
             };
             let m = self.groups[g].active.remove(pos);
-            let v = &mut self.vms[m];
-            v.status = VmStatus::Removed;
-            let node = v.node.take();
-            if let Some(n) = node {
-                self.nodes[n].used_mem_mib -= v.memory_mib;
-                self.nodes[n].vcpus_placed -= v.vcpus as u64;
+            self.vms[m].status = VmStatus::Removed;
+            if let Some(n) = self.vms[m].node {
+                self.nodes[n].used_mem_mib -= self.vms[m].memory_mib;
+                self.nodes[n].vcpus_placed -= self.vms[m].vcpus as u64;
             }
+            self.move_vm(m, None);
             self.placements.push(PlacementChange {
                 t_ms: now,
                 vm: m as u32,
@@ -1557,9 +1662,8 @@ impl Simulation {
         self.nodes[dst].vcpus_placed += vcpus;
         self.nodes[dst].reserved_cores -= self.migs[m].demand_reserved;
         self.migs[m].demand_reserved = 0.0;
-        let v = &mut self.vms[vm];
-        v.node = Some(dst);
-        v.paused = false;
+        self.move_vm(vm, Some(dst));
+        self.vms[vm].paused = false;
         let mig = &mut self.migs[m];
         mig.switched = true;
         mig.measuring = true;
@@ -1583,7 +1687,11 @@ impl Simulation {
             Some(m as u32),
             format!("paused {pause} ms"),
         );
-        self.recompute_loads();
+        // The VM's load (and the migration's overhead on both ends) moves with it.
+        let used = self.vms[vm].used_cores();
+        let overhead = self.sc.sim.migration_cpu_overhead_frac * self.vms[vm].demand_cores;
+        self.nodes[src].load_cores = (self.nodes[src].load_cores - used - overhead).max(0.0);
+        self.nodes[dst].load_cores = (self.nodes[dst].load_cores + used - overhead).max(0.0);
         self.begin_step(m, StepAction::PostMigrationVerification, now);
         self.migs[m].step_event = Some(self.q.schedule(
             now + (VERIFICATION_EXPECTED_S * 1000.0) as u64,
@@ -1982,9 +2090,9 @@ impl Simulation {
                 self.nodes[src].vcpus_placed -= self.vms[vm].vcpus as u64;
                 let pause = now - self.migs[m].pause_start_ms.unwrap_or(now);
                 self.records[m].downtime_ms = pause;
+                self.move_vm(vm, None);
                 let v = &mut self.vms[vm];
                 v.status = VmStatus::Lost;
-                v.node = None;
                 v.paused = false;
                 self.placements.push(PlacementChange {
                     t_ms: now,
@@ -2024,9 +2132,13 @@ impl Simulation {
                 );
             }
         }
-        for v in 0..self.vms.len() {
-            if self.vms[v].node == Some(n) && self.vms[v].status == VmStatus::Running {
+        let mut on_node = self.node_vms[n].clone();
+        on_node.sort_unstable();
+        for v in on_node {
+            let v = v as usize;
+            if self.vms[v].status == VmStatus::Running {
                 self.vms[v].status = VmStatus::Down;
+                self.vms[v].down_since_ms = now;
                 if self.sc.sim.restart_elsewhere {
                     let at = now + self.sc.sim.restart_delay_s * 1000;
                     self.q.schedule(at, Ev::VmRestart { vm: v as u32 });
@@ -2042,9 +2154,11 @@ impl Simulation {
             return;
         }
         self.nodes[n].up = true;
-        for v in &mut self.vms {
-            if v.node == Some(n) && v.status == VmStatus::Down {
+        for &v in &self.node_vms[n] {
+            let v = &mut self.vms[v as usize];
+            if v.status == VmStatus::Down {
                 v.status = VmStatus::Running;
+                self.downtime_ms += now - v.down_since_ms;
             }
         }
         self.event(
@@ -2055,7 +2169,11 @@ impl Simulation {
             None,
             String::new(),
         );
-        self.recompute_loads();
+        self.nodes[n].load_cores = self.nodes[n].background_cores
+            + self.node_vms[n]
+                .iter()
+                .map(|&v| self.vms[v as usize].used_cores())
+                .sum::<f64>();
         self.schedule_stochastic_crash(n);
         self.reflow(now);
     }
@@ -2075,8 +2193,9 @@ impl Simulation {
         self.nodes[old].vcpus_placed -= vcpus;
         self.nodes[t].used_mem_mib += mem;
         self.nodes[t].vcpus_placed += vcpus;
-        self.vms[v].node = Some(t);
+        self.move_vm(v, Some(t));
         self.vms[v].status = VmStatus::Running;
+        self.downtime_ms += now - self.vms[v].down_since_ms;
         self.placements.push(PlacementChange {
             t_ms: now,
             vm: v as u32,
@@ -2090,10 +2209,25 @@ impl Simulation {
             None,
             format!("from {}", self.nodes[old].id),
         );
-        self.recompute_loads();
+        let used = self.vms[v].used_cores();
+        self.nodes[t].load_cores += used;
     }
 
     // ---- bookkeeping ---------------------------------------------------------------------------
+
+    /// Change a VM's placement, keeping the per-node lists in step.
+    fn move_vm(&mut self, vm: usize, to: Option<usize>) {
+        if let Some(from) = self.vms[vm].node {
+            let list = &mut self.node_vms[from];
+            if let Some(p) = list.iter().position(|&x| x as usize == vm) {
+                list.remove(p);
+            }
+        }
+        if let Some(t) = to {
+            self.node_vms[t].push(vm as u32);
+        }
+        self.vms[vm].node = to;
+    }
 
     fn event(
         &mut self,
@@ -2136,6 +2270,21 @@ impl Simulation {
                 (_, Some(n)) => used[n] += v.memory_mib,
                 _ => {}
             }
+        }
+        for (n, list) in self.node_vms.iter().enumerate() {
+            for &v in list {
+                if self.vms[v as usize].node != Some(n) {
+                    msgs.push(format!(
+                        "VM {} listed on node {} but placed elsewhere",
+                        self.vms[v as usize].id, self.nodes[n].id
+                    ));
+                }
+            }
+        }
+        let listed: usize = self.node_vms.iter().map(Vec::len).sum();
+        let placed = self.vms.iter().filter(|v| v.node.is_some()).count();
+        if listed != placed {
+            msgs.push(format!("{listed} VMs listed on nodes, {placed} placed"));
         }
         let mut held = vec![0u64; self.nodes.len()];
         for &m in &self.active {
@@ -2197,10 +2346,20 @@ impl Simulation {
                 self.close_window(m, end);
             }
         }
+        for v in &self.vms {
+            if v.status == VmStatus::Down {
+                self.downtime_ms += end - v.down_since_ms;
+            }
+        }
         if self.sc.sim.check_invariants {
             self.check_invariants();
         }
         let mut metrics = std::mem::take(&mut self.metrics);
+        for (a, &n) in ScalingAction::ALL.iter().zip(&self.decision_counts) {
+            if n > 0 {
+                metrics.decisions_by_action.insert(*a, n);
+            }
+        }
         metrics.migrations = self.records.len() as u32;
         let mut missing = Vec::new();
         for r in &self.records {
@@ -2450,13 +2609,18 @@ workload = { kind = "constant", level = 0.5 }
 
     #[test]
     fn ring_stats_cover_the_window() {
-        let mut r = Ring::new(3);
-        for x in [0.1, 0.5, 0.3, 0.2] {
-            r.push(x);
+        for cap in [3, INLINE_WINDOW + 1] {
+            let mut r = Ring::new(cap);
+            let xs: Vec<f64> = (0..cap + 1).map(|i| (i as f64 * 0.37) % 1.0).collect();
+            for &x in &xs {
+                r.push(x);
+            }
+            let window = &xs[1..];
+            let s = r.stats();
+            assert_eq!(s.current, *xs.last().unwrap());
+            assert_eq!(s.peak, window.iter().copied().fold(f64::MIN, f64::max));
+            let avg = window.iter().sum::<f64>() / cap as f64;
+            assert!((s.avg - avg).abs() < 1e-12);
         }
-        let s = r.stats();
-        assert_eq!(s.current, 0.2);
-        assert_eq!(s.peak, 0.5);
-        assert!((s.avg - (0.5 + 0.3 + 0.2) / 3.0).abs() < 1e-12);
     }
 }

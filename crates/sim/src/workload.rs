@@ -201,7 +201,8 @@ impl WorkloadSpec {
 /// A VM's workload while the simulation runs.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    spec: WorkloadSpec,
+    /// Shared by the VMs of a group: a replayed series is stored once.
+    spec: std::sync::Arc<WorkloadSpec>,
     rng: Pcg32,
     /// Per-VM draws made once (jittered mean and phase).
     mean_scale: f64,
@@ -211,8 +212,9 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn new(spec: WorkloadSpec, mut rng: Pcg32) -> Self {
-        let (mean_scale, phase_shift_s) = match &spec {
+    pub fn new(spec: impl Into<std::sync::Arc<WorkloadSpec>>, mut rng: Pcg32) -> Self {
+        let spec = spec.into();
+        let (mean_scale, phase_shift_s) = match &*spec {
             WorkloadSpec::Diurnal {
                 phase_jitter_s,
                 mean_jitter,
@@ -224,7 +226,7 @@ impl Workload {
             }
             _ => (1.0, 0.0),
         };
-        let walk = match &spec {
+        let walk = match &*spec {
             WorkloadSpec::RandomWalk { start, .. } => *start,
             _ => 0.0,
         };
@@ -240,7 +242,7 @@ impl Workload {
 
     /// Demand at time `t_s`; called once per sample, in increasing time.
     pub fn sample(&mut self, t_s: f64) -> f64 {
-        let v = match &self.spec {
+        let v = match &*self.spec {
             WorkloadSpec::Constant { level, noise } => level + noise_of(&mut self.rng, *noise),
             WorkloadSpec::Diurnal {
                 mean,
