@@ -3,4 +3,5 @@
 
 mod decide;
 mod run;
+mod store;
 mod util;

@@ -6,12 +6,23 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run the binary from the repository root. Tests that do not pass `--db` get a
+/// database in a throwaway directory, never the developer's `scalelab.db`.
 pub fn scalelab(args: &[&str]) -> Output {
+    let scratch = std::env::temp_dir().join(format!("scalelab-test-db-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&scratch);
     Command::new(env!("CARGO_BIN_EXE_scalelab"))
         .args(args)
         .current_dir(root())
+        .env("SCALELAB_DB", scratch.join("default.db"))
         .output()
         .expect("the scalelab binary runs")
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scalelab"));
+    c.current_dir(root());
+    c
 }
 
 pub fn stdout(o: &Output) -> String {

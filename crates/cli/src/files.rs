@@ -57,6 +57,14 @@ pub fn write_atomic_with(
     result.with_context(|| format!("{}: cannot write", path.display()))
 }
 
+/// Wall-clock now, for "when did this run start" only (never inside a simulation).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 mod files;
 mod run;
+mod store_cmd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,14 @@ use scalelab_engine::{Engine, PolicyConfig, legacy};
     about = "Workbench for a predictive VM-scaling engine"
 )]
 struct Cli {
+    /// SQLite database (default: scalelab.db in the working directory).
+    #[arg(
+        long,
+        global = true,
+        env = "SCALELAB_DB",
+        default_value = "scalelab.db"
+    )]
+    db: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,8 +46,11 @@ enum Command {
         /// Print the legacy AutoScaler maps instead of decisions.
         #[arg(long)]
         legacy: bool,
+        /// Also store the decisions in the database's scaling history.
+        #[arg(long)]
+        record: bool,
     },
-    /// Run a scenario: print a summary and write the run record.
+    /// Run a scenario: print a summary, write the run record, store the run.
     Run {
         /// Scenario TOML (see scenarios/).
         scenario: PathBuf,
@@ -48,17 +60,67 @@ enum Command {
         /// Run record path (default: NAME-seedN.run.json in the working directory).
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// Do not store the run in the database.
+        #[arg(long)]
+        no_store: bool,
+    },
+    /// Stored decisions, newest first.
+    History {
+        #[arg(long)]
+        vm: Option<String>,
+        /// Only this action (scale_up, scale_down, scale_out, scale_in, migrate, no_action).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only decisions at or after this time (Unix ms, or YYYY-MM-DD[THH:MM:SSZ]).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stored simulation runs.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
     },
     /// Print the effective policy as TOML (defaults, or a file merged over them).
     Policy {
         #[arg(long, short)]
         policy: Option<PathBuf>,
     },
+    /// Test hook: insert decisions in batches of one transaction each, reporting every
+    /// commit on stdout (the crash-consistency test kills it mid-way).
+    #[command(hide = true)]
+    DebugInsertBatches {
+        #[arg(long)]
+        batches: u32,
+        #[arg(long)]
+        batch_size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// Past runs, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: summary, migrations, expected vs actual.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the context chain joined, as the conventions ask.
@@ -73,31 +135,65 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn dispatch(cli: Cli) -> Result<()> {
+    let db = cli.db;
     match cli.command {
         Command::Decide {
             input,
             policy,
             legacy: legacy_maps,
-        } => decide(&input, policy.as_deref(), legacy_maps),
+            record,
+        } => decide(
+            &input,
+            policy.as_deref(),
+            legacy_maps,
+            record.then_some(&db),
+        ),
         Command::Run {
             scenario,
             seed,
             out,
+            no_store,
         } => {
+            // Open the store first: a bad database fails before minutes of simulation.
+            let mut store = if no_store {
+                None
+            } else {
+                Some(scalelab_store::Store::open(&db)?)
+            };
+            let started_at = scalelab_store::rfc3339_utc(files::now_unix_ms());
             let (record, took) = run::run_file(&scenario, seed)?;
             let out = out.unwrap_or_else(|| run::default_out(&record));
             run::write_record(&record, &out)?;
             print!("{}", run::summary(&record));
             print!("{}", run::speed(&record, took));
             println!("run record: {}", out.display());
+            if let Some(store) = &mut store {
+                let id = store.insert_run(&record, &started_at, out.to_str())?;
+                println!("stored as run {id} in {}", db.display());
+            }
             Ok(())
         }
+        Command::History {
+            vm,
+            action,
+            since,
+            limit,
+            json,
+        } => store_cmd::history(&db, vm, action, since, limit, json),
+        Command::Runs { command } => match command {
+            RunsCommand::List { limit, json } => store_cmd::runs_list(&db, limit, json),
+            RunsCommand::Show { id, json } => store_cmd::runs_show(&db, id, json),
+        },
         Command::Policy { policy } => {
             let p = load_policy(policy.as_deref())?;
             print!("{}", p.to_toml_string());
             Ok(())
         }
+        Command::DebugInsertBatches {
+            batches,
+            batch_size,
+        } => store_cmd::debug_insert_batches(&db, batches, batch_size),
     }
 }
 
@@ -113,10 +209,17 @@ fn load_policy(path: Option<&Path>) -> Result<PolicyConfig> {
     }
 }
 
-fn decide(input: &Path, policy: Option<&Path>, legacy_maps: bool) -> Result<()> {
+fn decide(
+    input: &Path,
+    policy: Option<&Path>,
+    legacy_maps: bool,
+    db: Option<&PathBuf>,
+) -> Result<()> {
     let policy = load_policy(policy)?;
     let src = read(input)?;
     let parsed = DecideInput::from_json_str(&src).with_context(|| input.display().to_string())?;
+    // Open the store before deciding: a bad database is reported before any output.
+    let mut store = db.map(|p| scalelab_store::Store::open(p)).transpose()?;
     let decisions = parsed.decide(&Engine::new(policy));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -130,5 +233,8 @@ fn decide(input: &Path, policy: Option<&Path>, legacy_maps: bool) -> Result<()> 
         writeln!(out, "{line}").context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
+    if let Some(store) = &mut store {
+        store.insert_decisions(&decisions)?;
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use scalelab_sim::record::{Outcome, RunRecord};
+use scalelab_sim::record::{Outcome, RunMetrics, RunRecord};
 use scalelab_sim::{RunError, Scenario, Simulation, scenario};
 
 use crate::files::{read, write_atomic_with};
@@ -54,7 +54,7 @@ pub fn default_out(record: &RunRecord) -> PathBuf {
 pub fn speed(r: &RunRecord, took: Duration) -> String {
     let secs = took.as_secs_f64().max(1e-9);
     format!(
-        "simulated {:.1} h in {:.2} s ({:.2} M VM-ticks/s)\n",
+        "simulated {:.1} h in {:.3} s ({:.2} M VM-ticks/s)\n",
         r.scenario.duration_ms as f64 / 3_600_000.0,
         secs,
         r.metrics.vm_ticks as f64 / secs / 1e6
@@ -73,17 +73,29 @@ fn pct(x: f64) -> String {
 
 /// The human summary printed after a run.
 pub fn summary(r: &RunRecord) -> String {
-    let m = &r.metrics;
-    let by = |o: Outcome| m.migrations_by_outcome.get(&o).copied().unwrap_or(0);
-    let mut s = String::new();
     let hours = r.scenario.duration_ms as f64 / 3_600_000.0;
-    s += &format!(
+    let header = format!(
         "scenario {} (seed {}): {hours:.1} h simulated, {} VMs on {} nodes\n",
         r.scenario.name,
         r.scenario.seed,
         r.vms.len(),
         r.nodes.len()
     );
+    let mut s = metrics_summary(&header, &r.metrics);
+    if !r.invariant_violations.is_empty() {
+        s += &format!(
+            "INVARIANT VIOLATIONS ({}): {}\n",
+            r.invariant_violations.len(),
+            r.invariant_violations.join("; ")
+        );
+    }
+    s
+}
+
+/// The metric lines of a summary, after `header`.
+pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
+    let by = |o: Outcome| m.migrations_by_outcome.get(&o).copied().unwrap_or(0);
+    let mut s = header.to_string();
     s += &format!(
         "migrations: {} started: {} completed, {} rolled back, {} failed after switchover, \
          {} data loss, {} in progress at end (rollback rate {})\n",
@@ -124,13 +136,6 @@ pub fn summary(r: &RunRecord) -> String {
     s += &format!("decisions: {}\n", decisions.join(", "));
     if let Some(e) = m.energy_kwh {
         s += &format!("energy: {e:.2} kWh\n");
-    }
-    if !r.invariant_violations.is_empty() {
-        s += &format!(
-            "INVARIANT VIOLATIONS ({}): {}\n",
-            r.invariant_violations.len(),
-            r.invariant_violations.join("; ")
-        );
     }
     s
 }
