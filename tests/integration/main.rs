@@ -2,6 +2,7 @@
 //! per subcommand.
 
 mod decide;
+mod replay;
 mod run;
 mod store;
 mod util;

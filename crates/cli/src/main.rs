@@ -1,6 +1,7 @@
 //! `scalelab`: the command-line front end that wires the crates together.
 
 mod files;
+mod replay;
 mod run;
 mod store_cmd;
 
@@ -64,6 +65,11 @@ enum Command {
         #[arg(long)]
         no_store: bool,
     },
+    /// Replay a run in the terminal: a run-record file, a stored run id, or a scenario
+    /// file (run first).
+    Replay { run: String },
+    /// Two runs side by side with synchronized time and a diff of their metrics.
+    Compare { run_a: String, run_b: String },
     /// Stored decisions, newest first.
     History {
         #[arg(long)]
@@ -174,6 +180,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Replay { run } => replay::replay(&run, &db),
+        Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::History {
             vm,
             action,
