@@ -1,5 +1,6 @@
 //! `scalelab`: the command-line front end that wires the crates together.
 
+mod check;
 mod files;
 mod replay;
 mod run;
@@ -70,6 +71,24 @@ enum Command {
     Replay { run: String },
     /// Two runs side by side with synchronized time and a diff of their metrics.
     Compare { run_a: String, run_b: String },
+    /// Run a suite of scenarios and seeds and compare the metrics with a baseline:
+    /// exits non-zero on a regression (a policy gate for CI).
+    Check {
+        /// Suite TOML (see checks/shipped.toml).
+        suite: PathBuf,
+        /// Baseline JSON (default: the suite's `baseline`, or NAME.baseline.json beside it).
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write a Markdown summary here.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Write the current metrics as the new baseline instead of comparing.
+        #[arg(long)]
+        update_baseline: bool,
+    },
     /// Stored decisions, newest first.
     History {
         #[arg(long)]
@@ -180,6 +199,19 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Check {
+            suite,
+            baseline,
+            junit,
+            markdown,
+            update_baseline,
+        } => check::check(&check::Options {
+            suite: &suite,
+            baseline: baseline.as_deref(),
+            junit: junit.as_deref(),
+            markdown: markdown.as_deref(),
+            update_baseline,
+        }),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::History {

@@ -279,10 +279,7 @@ impl Store {
                     .pragma_update(None, "page_size", 32_768)
                     .map_err(|e| store.err("setting the page size", e))?;
             }
-            store
-                .conn
-                .pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| store.err("enabling WAL", e))?;
+            store.enable_wal()?;
             store
                 .conn
                 .pragma_update(None, "synchronous", "NORMAL")
@@ -314,6 +311,39 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// WAL is a property of the file: set once, at creation. Switching needs the
+    /// database to itself, and SQLite answers "busy" at once (no busy handler) when
+    /// another process is creating the same new database, so retry for a while.
+    fn enable_wal(&self) -> Result<()> {
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let mode: std::result::Result<String, _> =
+                self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+            let result = match mode {
+                Ok(m) if m.eq_ignore_ascii_case("wal") => return Ok(()),
+                Ok(_) => self
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => continue,
+                Err(e) => {
+                    let busy = matches!(
+                        &e,
+                        rusqlite::Error::SqliteFailure(f, _)
+                            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    );
+                    if !busy || std::time::Instant::now() >= deadline {
+                        return Err(self.err("enabling WAL", e));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
     }
 
     /// How long a write waits for another writer before failing with
