@@ -6,4 +6,5 @@ mod decide;
 mod replay;
 mod run;
 mod store;
+mod sweep;
 mod util;

@@ -5,6 +5,7 @@ mod files;
 mod replay;
 mod run;
 mod store_cmd;
+mod sweep;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,34 @@ enum Command {
         /// Write the current metrics as the new baseline instead of comparing.
         #[arg(long)]
         update_baseline: bool,
+    },
+    /// Sweep policy parameters over scenarios and seeds on all cores; results as
+    /// CSV and Parquet and in the database.
+    Sweep {
+        /// Sweep TOML (see examples/sweep.toml).
+        spec: PathBuf,
+        /// Output directory (default: sweep-NAME).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Skip runs already stored for this sweep.
+        #[arg(long)]
+        resume: bool,
+        /// Run only the K-th of N stable slices of the runs (K/N, 1-based).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Refuse sweeps with more runs than this.
+        #[arg(long, default_value_t = scalelab_backtest::spec::DEFAULT_MAX_RUNS)]
+        max_runs: usize,
+    },
+    /// Combine the Parquet outputs of sharded sweeps into the unsharded result.
+    Merge {
+        spec: PathBuf,
+        shards: Vec<PathBuf>,
+        #[arg(long, short)]
+        out: Option<PathBuf>,
     },
     /// Stored decisions, newest first.
     History {
@@ -212,6 +241,28 @@ fn dispatch(cli: Cli) -> Result<()> {
             markdown: markdown.as_deref(),
             update_baseline,
         }),
+        Command::Sweep {
+            spec,
+            out,
+            threads,
+            resume,
+            shard,
+            max_runs,
+        } => sweep::sweep(&sweep::Options {
+            spec: &spec,
+            out: out.as_deref(),
+            threads,
+            resume,
+            shard: shard.as_deref().map(sweep::parse_shard).transpose()?,
+            max_runs,
+            db: &db,
+        }),
+        Command::Merge { spec, shards, out } => sweep::merge(
+            &spec,
+            &shards,
+            out.as_deref(),
+            scalelab_backtest::spec::DEFAULT_MAX_RUNS,
+        ),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::History {

@@ -1,0 +1,182 @@
+//! Running a sweep: every (config, scenario, seed) on all cores.
+//!
+//! Each run is an independent, seeded simulation, so its result does not depend on
+//! which thread ran it or when; results are sorted by (config, scenario, seed) before
+//! anyone sees them, so the output is the same for any thread count.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use scalelab_sim::record::RunMetrics;
+use scalelab_sim::{Scenario, Simulation, scenario};
+
+use crate::spec::{Config, Plan, fnv};
+
+/// A scenario file, parsed once.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub hash: String,
+    pub scenario: Scenario,
+}
+
+/// One unit of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub config_id: u32,
+    pub scenario: usize,
+    pub seed: u64,
+    /// Stable identity: config overrides, scenario content and seed. Resuming skips
+    /// keys already stored; shards split by it.
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub key: String,
+    pub config_id: u32,
+    pub scenario: String,
+    pub seed: u64,
+    pub metrics: BTreeMap<String, Option<f64>>,
+}
+
+pub fn metrics_map(m: &RunMetrics) -> BTreeMap<String, Option<f64>> {
+    [
+        ("overload_time_frac", Some(m.overload_time_frac)),
+        ("migrations", Some(m.migrations as f64)),
+        ("rollback_rate", Some(m.rollback_rate)),
+        ("total_downtime_ms", Some(m.total_downtime_ms as f64)),
+        ("data_loss_events", Some(m.data_loss_events as f64)),
+        ("expected_vs_actual_mae", m.expected_vs_actual_mae),
+        ("expected_vs_actual_bias", m.expected_vs_actual_bias),
+        ("pdm", Some(m.pdm)),
+        ("unmet_demand_core_s", Some(m.unmet_demand_core_s)),
+        ("energy_kwh", m.energy_kwh),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+pub fn run_key(config: &Config, scenario_hash: &str, seed: u64) -> String {
+    let c = config.to_json().to_string();
+    format!("{:016x}", fnv(&format!("{c}|{scenario_hash}|{seed}")))
+}
+
+/// All jobs of a plan, in (config, scenario, seed) order.
+pub fn jobs(plan: &Plan, scenarios: &[LoadedScenario]) -> Vec<Job> {
+    let mut out = Vec::new();
+    for c in &plan.configs {
+        for (si, s) in scenarios.iter().enumerate() {
+            let seeds = if plan.spec.seeds.is_empty() {
+                vec![s.scenario.seed]
+            } else {
+                plan.spec.seeds.clone()
+            };
+            for seed in seeds {
+                out.push(Job {
+                    config_id: c.id,
+                    scenario: si,
+                    seed,
+                    key: run_key(c, &s.hash, seed),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Shard `k` of `n` (1-based): a stable slice of the jobs by key, so every shard gets
+/// a fair share and the union of all shards is the whole sweep.
+pub fn shard(jobs: Vec<Job>, k: u32, n: u32) -> Vec<Job> {
+    jobs.into_iter()
+        .filter(|j| (fnv(&j.key) % n as u64) as u32 == k - 1)
+        .collect()
+}
+
+/// Run one job.
+pub fn run_one(plan: &Plan, scenarios: &[LoadedScenario], job: &Job) -> Result<RunResult, String> {
+    let s = &scenarios[job.scenario];
+    let config = &plan.configs[job.config_id as usize];
+    let mut sc = s.scenario.clone();
+    sc.policy = config
+        .apply(&sc.policy)
+        .map_err(|e| format!("{}: {e}", s.path.display()))?;
+    let sim = Simulation::new(sc, s.hash.clone(), Some(job.seed))
+        .map_err(|e| format!("{}: {e}", s.path.display()))?;
+    let rec = sim.run(&mut |_, _| {});
+    if !rec.invariant_violations.is_empty() {
+        return Err(format!(
+            "{}: seed {}: invariant violations: {}",
+            s.path.display(),
+            job.seed,
+            rec.invariant_violations.join("; ")
+        ));
+    }
+    Ok(RunResult {
+        key: job.key.clone(),
+        config_id: job.config_id,
+        scenario: rec.scenario.name.clone(),
+        seed: job.seed,
+        metrics: metrics_map(&rec.metrics),
+    })
+}
+
+/// Run `jobs` on `threads` threads (0 = all cores), skipping keys in `done`. Each
+/// finished run goes to `on_done` as it finishes (to be stored); `stop` makes the
+/// remaining jobs be skipped, keeping every finished one. Results come back sorted.
+pub fn execute(
+    plan: &Plan,
+    scenarios: &[LoadedScenario],
+    jobs: &[Job],
+    done: &HashSet<String>,
+    threads: usize,
+    stop: &AtomicBool,
+    on_done: &(dyn Fn(&RunResult) + Sync),
+) -> Result<Vec<RunResult>, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let results: Vec<Result<Option<RunResult>, String>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                if done.contains(&job.key) || stop.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                let r = run_one(plan, scenarios, job)?;
+                on_done(&r);
+                Ok(Some(r))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        if let Some(r) = r? {
+            out.push(r);
+        }
+    }
+    out.sort_by(|a, b| (a.config_id, &a.scenario, a.seed).cmp(&(b.config_id, &b.scenario, b.seed)));
+    Ok(out)
+}
+
+/// Load scenario files once (errors name the file).
+pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, String> {
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+            let scenario =
+                Scenario::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(LoadedScenario {
+                path: p.clone(),
+                hash: scenario::content_hash(&text),
+                scenario,
+            })
+        })
+        .collect()
+}

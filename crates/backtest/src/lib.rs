@@ -1,0 +1,10 @@
+//! scalelab-backtest: threshold sweeps over scenarios and seeds, results as polars
+//! DataFrames (CSV, Parquet) and rows in the SQLite store.
+//!
+//! - [`spec`]: the sweep file and its expansion into configurations.
+//! - [`exec`]: running every (config, scenario, seed) on all cores, deterministically.
+//! - [`frame`]: DataFrames, aggregation, objective, ranking, Pareto front, files.
+
+pub mod exec;
+pub mod frame;
+pub mod spec;

@@ -1,0 +1,97 @@
+use crate::util::{TempDir, assert_one_line_error, p, root, scalelab, stdout};
+
+fn spec(dir: &TempDir) -> std::path::PathBuf {
+    let sc = root().join("scenarios");
+    dir.write(
+        "s.toml",
+        &format!(
+            "name = \"cli\"\nscenarios = [\"{}/hot-node-relief.toml\", \"{}/target-spike-rollback.toml\"]\nseeds = [1, 2]\n[parameters]\nmigrate_current = {{ values = [0.75, 0.85] }}\n",
+            sc.display(),
+            sc.display()
+        ),
+    )
+}
+
+#[test]
+fn sweep_writes_files_and_store_and_merge_reproduces_it_from_shards() {
+    let dir = TempDir::new("sweepcli");
+    let s = spec(&dir);
+    let db = dir.path("s.db");
+    let full = dir.path("full");
+    let o = scalelab(&["--db", p(&db), "sweep", p(&s), "--out", p(&full)]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("3 configs x 2 scenarios -> 12 runs"),
+        "{text}"
+    );
+    assert!(text.contains("p:migrate_current"));
+    for f in ["runs", "configs", "scenarios"] {
+        for ext in ["csv", "parquet"] {
+            assert!(full.join(format!("{f}.{ext}")).exists(), "{f}.{ext}");
+        }
+    }
+    // Resume finds everything done.
+    let o = scalelab(&[
+        "--db",
+        p(&db),
+        "sweep",
+        p(&s),
+        "--out",
+        p(&full),
+        "--resume",
+    ]);
+    assert!(stdout(&o).contains("12 runs, 0 to do"), "{}", stdout(&o));
+
+    // Two shards into their own databases, merged: the same result.
+    let sharded = dir.path("sharded");
+    for k in ["1/2", "2/2"] {
+        let db = dir.path(&format!("shard{}.db", &k[..1]));
+        let o = scalelab(&[
+            "--db",
+            p(&db),
+            "sweep",
+            p(&s),
+            "--out",
+            p(&sharded),
+            "--shard",
+            k,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let merged = dir.path("merged");
+    let o = scalelab(&[
+        "merge",
+        p(&s),
+        p(&sharded.join("runs-shard-1-of-2.parquet")),
+        p(&sharded.join("runs-shard-2-of-2.parquet")),
+        "--out",
+        p(&merged),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["runs.csv", "configs.csv", "scenarios.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(full.join(f)).unwrap(),
+            std::fs::read_to_string(merged.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn sweep_errors_are_one_line() {
+    let dir = TempDir::new("sweeperr");
+    let bad = dir.write("bad.toml", "name = \"x\"\nscenarios = [\"none.toml\"]\n");
+    let o = scalelab(&["sweep", p(&bad)]);
+    assert_one_line_error(&o, &["bad.toml", "scenarios[0]", "matches no file"]);
+    let s = spec(&dir);
+    let o = scalelab(&["sweep", p(&s), "--shard", "3/2"]);
+    assert_one_line_error(&o, &["--shard", "3/2"]);
+    let o = scalelab(&["sweep", p(&s), "--max-runs", "5"]);
+    assert_one_line_error(&o, &["s.toml", "12 runs, above the limit of 5"]);
+}
