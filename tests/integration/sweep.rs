@@ -95,3 +95,50 @@ fn sweep_errors_are_one_line() {
     let o = scalelab(&["sweep", p(&s), "--max-runs", "5"]);
     assert_one_line_error(&o, &["s.toml", "12 runs, above the limit of 5"]);
 }
+
+#[test]
+fn tune_picks_the_config_known_to_be_better_and_compares_with_baselines() {
+    // On target-spike-rollback the default thresholds migrate into a load spike and
+    // half the migrations roll back; with rollback_rate capped at 0.1 only the config
+    // that does not migrate there is feasible.
+    let dir = TempDir::new("tune");
+    let sc = root().join("scenarios/target-spike-rollback.toml");
+    let s = dir.write(
+        "tune.toml",
+        &format!(
+            "name = \"tune\"\nscenarios = [\"{}\"]\n[parameters]\nmigrate_current = {{ values = [0.76, 0.95] }}\n[constraints]\nrollback_rate = {{ max = 0.1 }}\ndata_loss_events = {{ max = 0 }}\n",
+            sc.display()
+        ),
+    );
+    let o = scalelab(&["tune", p(&s)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    assert!(text.contains("# tuned: migrate_current = 0.95"), "{text}");
+    // The printed policy is a loadable policy TOML with the tuned value.
+    let toml: String = text
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .take_while(|l| !l.starts_with("scenario "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let pol = dir.write("tuned.toml", &toml);
+    let o2 = scalelab(&["policy", "--policy", p(&pol)]);
+    assert!(
+        o2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o2.stderr)
+    );
+    assert!(stdout(&o2).contains("migrate_current = 0.95"));
+    for needle in [
+        "recommended",
+        "defaults",
+        "beloglazov_thr",
+        "beloglazov_lr",
+        "watcher_workload_balance",
+        "no_migration",
+        "eva_mae_fixed",
+        "eva_mae_model",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+}

@@ -102,6 +102,7 @@ pub fn run_one(plan: &Plan, scenarios: &[LoadedScenario], job: &Job) -> Result<R
     let s = &scenarios[job.scenario];
     let config = &plan.configs[job.config_id as usize];
     let mut sc = s.scenario.clone();
+    sc.sim.baseline = config.baseline;
     sc.policy = config
         .apply(&sc.policy)
         .map_err(|e| format!("{}: {e}", s.path.display()))?;

@@ -42,6 +42,16 @@ fn param_column(plan: &Plan, name: &str, ids: &[u32]) -> Column {
     }
 }
 
+/// Which policy a config is: "defaults", "config N" or a baseline's name.
+fn label_column(plan: &Plan, ids: &[u32]) -> Column {
+    Column::new(
+        "policy".into(),
+        ids.iter()
+            .map(|&id| plan.configs[id as usize].label())
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// One row per run.
 pub fn runs_frame(plan: &Plan, results: &[RunResult]) -> PolarsResult<DataFrame> {
     let ids: Vec<u32> = results.iter().map(|r| r.config_id).collect();
@@ -63,6 +73,7 @@ pub fn runs_frame(plan: &Plan, results: &[RunResult]) -> PolarsResult<DataFrame>
             results.iter().map(|r| r.key.clone()).collect::<Vec<_>>(),
         ),
     ];
+    cols.push(label_column(plan, &ids));
     for p in param_names(plan) {
         cols.push(param_column(plan, &p, &ids));
     }
@@ -216,6 +227,7 @@ pub fn configs_frame(plan: &Plan, runs: &DataFrame) -> PolarsResult<DataFrame> {
             })
         })
         .collect();
+    df.with_column(label_column(plan, &ids))?;
     for p in param_names(plan) {
         df.with_column(param_column(plan, &p, &ids))?;
     }
@@ -262,7 +274,7 @@ pub fn scenarios_frame(runs: &DataFrame) -> PolarsResult<DataFrame> {
 
 /// The columns a person reads first, best first.
 pub fn leaderboard(plan: &Plan, configs: &DataFrame, top: usize) -> PolarsResult<DataFrame> {
-    let mut cols: Vec<Expr> = vec![col("rank"), col("config_id")];
+    let mut cols: Vec<Expr> = vec![col("rank"), col("config_id"), col("policy")];
     for p in param_names(plan) {
         cols.push(col(format!("p:{p}")));
     }

@@ -145,12 +145,27 @@ pub struct SweepSpec {
 pub struct Config {
     pub id: u32,
     pub overrides: BTreeMap<String, Value>,
+    /// A literature policy run instead of the engine (`--baselines`).
+    pub baseline: Option<scalelab_sim::baselines::Baseline>,
 }
 
 impl Config {
-    /// The overrides as a JSON object (stable key order), for storage and columns.
+    /// The overrides (and baseline) as a JSON object with stable key order, for
+    /// storage, run keys and columns.
     pub fn to_json(&self) -> Value {
-        Value::Object(self.overrides.clone().into_iter().collect())
+        let mut m: serde_json::Map<String, Value> = self.overrides.clone().into_iter().collect();
+        if let Some(b) = self.baseline {
+            m.insert("baseline".into(), Value::from(b.name()));
+        }
+        Value::Object(m)
+    }
+
+    pub fn label(&self) -> String {
+        match self.baseline {
+            Some(b) => b.name().to_string(),
+            None if self.id == 0 => "defaults".to_string(),
+            None => format!("config {}", self.id),
+        }
     }
 
     /// Apply the overrides to a scenario's policy and validate the result.
@@ -217,6 +232,19 @@ pub struct Plan {
 
 /// Runs a plan would make, refused above this unless the caller raises it.
 pub const DEFAULT_MAX_RUNS: usize = 100_000;
+
+impl Plan {
+    /// Add one config per literature baseline, after the grid.
+    pub fn add_baselines(&mut self) {
+        for b in scalelab_sim::baselines::Baseline::ALL {
+            self.configs.push(Config {
+                id: self.configs.len() as u32,
+                overrides: BTreeMap::new(),
+                baseline: Some(b),
+            });
+        }
+    }
+}
 
 impl SweepSpec {
     pub fn from_toml_str(src: &str) -> Result<Self, InputError> {
@@ -347,6 +375,7 @@ impl SweepSpec {
         let mut configs = vec![Config {
             id: 0,
             overrides: BTreeMap::new(),
+            baseline: None,
         }];
         for c in combos.into_iter().filter(|c| !c.is_empty()) {
             if configs.iter().any(|x| x.overrides == c) {
@@ -355,6 +384,7 @@ impl SweepSpec {
             let cfg = Config {
                 id: configs.len() as u32,
                 overrides: c,
+                baseline: None,
             };
             cfg.apply(base)?;
             configs.push(cfg);

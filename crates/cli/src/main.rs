@@ -110,6 +110,19 @@ enum Command {
         /// Refuse sweeps with more runs than this.
         #[arg(long, default_value_t = scalelab_backtest::spec::DEFAULT_MAX_RUNS)]
         max_runs: usize,
+        /// Also run the literature baselines (Beloglazov THR/IQR/MAD/LR, OpenStack
+        /// Watcher, no migration) on the same scenarios and seeds.
+        #[arg(long)]
+        baselines: bool,
+    },
+    /// Recommend a policy: the best feasible config of a sweep as policy TOML, compared
+    /// with the defaults and the literature baselines on every scenario.
+    Tune {
+        spec: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        #[arg(long, default_value_t = scalelab_backtest::spec::DEFAULT_MAX_RUNS)]
+        max_runs: usize,
     },
     /// Combine the Parquet outputs of sharded sweeps into the unsharded result.
     Merge {
@@ -117,6 +130,9 @@ enum Command {
         shards: Vec<PathBuf>,
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// The shards were run with --baselines.
+        #[arg(long)]
+        baselines: bool,
     },
     /// Stored decisions, newest first.
     History {
@@ -248,7 +264,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             resume,
             shard,
             max_runs,
+            baselines,
         } => sweep::sweep(&sweep::Options {
+            baselines,
             spec: &spec,
             out: out.as_deref(),
             threads,
@@ -257,12 +275,23 @@ fn dispatch(cli: Cli) -> Result<()> {
             max_runs,
             db: &db,
         }),
-        Command::Merge { spec, shards, out } => sweep::merge(
+        Command::Merge {
+            spec,
+            shards,
+            out,
+            baselines,
+        } => sweep::merge(
             &spec,
             &shards,
             out.as_deref(),
             scalelab_backtest::spec::DEFAULT_MAX_RUNS,
+            baselines,
         ),
+        Command::Tune {
+            spec,
+            threads,
+            max_runs,
+        } => sweep::tune(&spec, threads, max_runs),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::History {

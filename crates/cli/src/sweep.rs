@@ -26,6 +26,7 @@ pub struct Options<'a> {
     pub shard: Option<(u32, u32)>,
     pub max_runs: usize,
     pub db: &'a Path,
+    pub baselines: bool,
 }
 
 pub fn parse_shard(s: &str) -> Result<(u32, u32)> {
@@ -66,7 +67,10 @@ fn row_to_result(r: &SweepRunRow) -> RunResult {
 }
 
 pub fn sweep(o: &Options<'_>) -> Result<()> {
-    let (text, plan) = load_plan(o.spec, o.max_runs)?;
+    let (text, mut plan) = load_plan(o.spec, o.max_runs)?;
+    if o.baselines {
+        plan.add_baselines();
+    }
     let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
     let mut store = Store::open(o.db)?;
     let spec_hash = scalelab_sim::scenario::content_hash(&text);
@@ -266,8 +270,17 @@ fn configs_rows(
 
 /// `scalelab merge SPEC SHARDS... [--out DIR]`: combine shard outputs into the result
 /// the unsharded sweep gives.
-pub fn merge(spec: &Path, shards: &[PathBuf], out: Option<&Path>, max_runs: usize) -> Result<()> {
-    let (_, plan) = load_plan(spec, max_runs)?;
+pub fn merge(
+    spec: &Path,
+    shards: &[PathBuf],
+    out: Option<&Path>,
+    max_runs: usize,
+    baselines: bool,
+) -> Result<()> {
+    let (_, mut plan) = load_plan(spec, max_runs)?;
+    if baselines {
+        plan.add_baselines();
+    }
     if shards.is_empty() {
         bail!("merge: no shard files given");
     }
@@ -297,4 +310,177 @@ pub fn merge(spec: &Path, shards: &[PathBuf], out: Option<&Path>, max_runs: usiz
     std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     println!("merged {} shards: {} runs", shards.len(), runs.height());
     finish(&plan, runs, &out, None)
+}
+
+/// `scalelab tune SPEC`: the best feasible config as a ready-to-use policy TOML, and
+/// how it compares with the defaults and every baseline on each scenario, including
+/// the expected-vs-actual error under both estimators.
+pub fn tune(spec: &Path, threads: usize, max_runs: usize) -> Result<()> {
+    use scalelab_backtest::spec::Config;
+    use scalelab_engine::policy::Estimator;
+    let (_, mut plan) = load_plan(spec, max_runs)?;
+    let grid = plan.configs.len();
+    plan.add_baselines();
+    let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
+    let stop = AtomicBool::new(false);
+    let bar = ProgressBar::new(0);
+    let run_all = |plan: &Plan, label: &str| -> Result<Vec<RunResult>> {
+        let jobs = exec::jobs(plan, &scenarios);
+        bar.set_length(jobs.len() as u64);
+        bar.set_position(0);
+        bar.set_message(label.to_string());
+        let r = exec::execute(
+            plan,
+            &scenarios,
+            &jobs,
+            &HashSet::new(),
+            threads,
+            &stop,
+            &|_| bar.inc(1),
+        )
+        .map_err(|e| anyhow!(e))?;
+        Ok(r)
+    };
+    let results = run_all(&plan, "sweep")?;
+    let runs = frame::runs_frame(&plan, &results)?;
+    let configs = frame::configs_frame(&plan, &runs)?;
+    let ids = configs.column("config_id")?.u32()?.to_vec();
+    let ranks = configs.column("rank")?.u32()?.to_vec();
+    let best = ids
+        .iter()
+        .zip(&ranks)
+        .filter(|(id, _)| (id.unwrap_or(0) as usize) < grid)
+        .filter_map(|(id, r)| Some(((*r)?, (*id)?)))
+        .min()
+        .map(|(_, id)| id)
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: no engine config satisfies the constraints",
+                spec.display()
+            )
+        })?;
+    let best_cfg = plan.configs[best as usize].clone();
+    // Phase 2: the best and the defaults under both estimators.
+    let mut variants = Vec::new();
+    for (base, tag) in [
+        (&best_cfg, "recommended"),
+        (&plan.configs[0].clone(), "defaults"),
+    ] {
+        for est in [Estimator::FixedFactor, Estimator::ModelBased] {
+            let mut overrides = base.overrides.clone();
+            overrides.insert("estimator".into(), serde_json::to_value(est)?);
+            let id = plan.configs.len() as u32;
+            plan.configs.push(Config {
+                id,
+                overrides,
+                baseline: None,
+            });
+            variants.push((id, tag, est));
+        }
+    }
+    let mut phase2 = plan.clone();
+    phase2.configs = plan.configs.clone();
+    let extra: Vec<RunResult> = {
+        let jobs: Vec<_> = exec::jobs(&phase2, &scenarios)
+            .into_iter()
+            .filter(|j| variants.iter().any(|v| v.0 == j.config_id))
+            .collect();
+        bar.set_length(jobs.len() as u64);
+        bar.set_position(0);
+        exec::execute(
+            &phase2,
+            &scenarios,
+            &jobs,
+            &HashSet::new(),
+            threads,
+            &stop,
+            &|_| bar.inc(1),
+        )
+        .map_err(|e| anyhow!(e))?
+    };
+    bar.finish_and_clear();
+    let policy = best_cfg
+        .apply(&PolicyConfig::default())
+        .with_context(|| spec.display().to_string())?;
+    println!(
+        "# recommended policy: config {best} of sweep {} (rank 1 of the feasible engine configs)",
+        plan.spec.name
+    );
+    for (k, v) in &best_cfg.overrides {
+        println!("# tuned: {k} = {v}");
+    }
+    println!("{}", policy.to_toml_string());
+    // Comparison per scenario: means over seeds.
+    let mean = |rs: &[&RunResult], m: &str| -> Option<f64> {
+        let xs: Vec<f64> = rs
+            .iter()
+            .filter_map(|r| r.metrics.get(m).copied().flatten())
+            .collect();
+        (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+    };
+    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
+        "scenario",
+        "policy",
+        "overload",
+        "migrations",
+        "rollback",
+        "downtime_ms",
+        "data_loss",
+        "eva_mae_fixed",
+        "eva_mae_model"
+    );
+    let all: Vec<&RunResult> = results.iter().chain(&extra).collect();
+    let mut names: Vec<&str> = all.iter().map(|r| r.scenario.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for sc in names {
+        let of = |id: u32| -> Vec<&RunResult> {
+            all.iter()
+                .filter(|r| r.config_id == id && r.scenario == sc)
+                .copied()
+                .collect()
+        };
+        let variant = |tag: &str, est: Estimator| {
+            variants
+                .iter()
+                .find(|v| v.1 == tag && v.2 == est)
+                .map(|v| v.0)
+                .unwrap_or(0)
+        };
+        for tag in ["recommended", "defaults"] {
+            let main = of(if tag == "recommended" { best } else { 0 });
+            let fixed = of(variant(tag, Estimator::FixedFactor));
+            let model = of(variant(tag, Estimator::ModelBased));
+            println!(
+                "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
+                sc,
+                tag,
+                f(mean(&main, "overload_time_frac")),
+                f(mean(&main, "migrations")),
+                f(mean(&main, "rollback_rate")),
+                f(mean(&main, "total_downtime_ms")),
+                f(mean(&main, "data_loss_events")),
+                f(mean(&fixed, "expected_vs_actual_mae")),
+                f(mean(&model, "expected_vs_actual_mae")),
+            );
+        }
+        for c in plan.configs.iter().filter(|c| c.baseline.is_some()) {
+            let rs = of(c.id);
+            println!(
+                "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
+                sc,
+                c.label(),
+                f(mean(&rs, "overload_time_frac")),
+                f(mean(&rs, "migrations")),
+                f(mean(&rs, "rollback_rate")),
+                f(mean(&rs, "total_downtime_ms")),
+                f(mean(&rs, "data_loss_events")),
+                "-",
+                f(mean(&rs, "expected_vs_actual_mae")),
+            );
+        }
+    }
+    Ok(())
 }

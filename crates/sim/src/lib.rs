@@ -9,6 +9,7 @@
 //! - [`queue`]: the event queue; [`rng`]: the run's PRNG (PCG32); [`network`]: fair
 //!   bandwidth sharing; [`workload`]: demand generators.
 
+pub mod baselines;
 pub mod network;
 pub mod queue;
 pub mod record;

@@ -75,6 +75,9 @@ pub struct SimConfig {
     pub max_replicas: u32,
     /// Check the simulator's invariants at every event (tests turn it on).
     pub check_invariants: bool,
+    /// Run a reference policy from the literature instead of the engine (migrations
+    /// only, no scaling); absent = the engine.
+    pub baseline: Option<crate::baselines::Baseline>,
 }
 
 impl Default for SimConfig {
@@ -88,6 +91,7 @@ impl Default for SimConfig {
             scale_cooldown_intervals: 3,
             max_replicas: 16,
             check_invariants: false,
+            baseline: None,
         }
     }
 }
