@@ -142,3 +142,79 @@ fn tune_picks_the_config_known_to_be_better_and_compares_with_baselines() {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }
 }
+
+#[test]
+fn ctrl_c_keeps_finished_runs_and_resume_completes_the_sweep() {
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new("sigint");
+    let sc = root().join("scenarios/diurnal-fleet-1000.toml");
+    let s = dir.write(
+        "slow.toml",
+        &format!(
+            "name = \"slow\"\nscenarios = [\"{}\"]\nseeds = [1, 2, 3, 4]\n[parameters]\nmigrate_current = {{ values = [0.76, 0.8, 0.85] }}\n",
+            sc.display()
+        ),
+    );
+    let db = dir.path("slow.db");
+    let out = dir.path("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_scalelab"))
+        .args([
+            "--db",
+            p(&db),
+            "sweep",
+            p(&s),
+            "--out",
+            p(&out),
+            "--threads",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until at least one run is stored, then interrupt.
+    let start = std::time::Instant::now();
+    loop {
+        let stored = rusqlite::Connection::open(&db)
+            .ok()
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM sweep_runs", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .ok()
+            })
+            .unwrap_or(0);
+        if stored >= 1 {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 120, "no run finished");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "an interrupted sweep exits non-zero");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("interrupted:") && err.contains("--resume"),
+        "{err}"
+    );
+    let kept: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sweep_runs", [], |r| r.get(0))
+        .unwrap();
+    assert!((1..16).contains(&kept), "{kept} runs kept");
+    let o = scalelab(&["--db", p(&db), "sweep", p(&s), "--out", p(&out), "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains(&format!("16 runs, {} to do", 16 - kept)),
+        "{}",
+        stdout(&o)
+    );
+    assert!(out.join("configs.parquet").exists());
+}
