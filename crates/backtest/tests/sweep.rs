@@ -149,7 +149,7 @@ fn frames_aggregate_rank_and_round_trip_through_files() {
     frame::write_csv(&mut runs, &csv).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with(
-        "config_id,scenario,seed,run_key,p:estimator,p:migrate_current,overload_time_frac"
+        "config_id,scenario,seed,run_key,policy,p:estimator,p:migrate_current,overload_time_frac"
     ));
     assert_eq!(text.lines().count(), 21);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -1269,7 +1269,7 @@ impl Simulation {
                 dirty_factor: 1.0,
                 group: Some(g),
                 anti_affinity: t.anti_affinity.clone(),
-                node: Some(node),
+                node: None,
                 status: VmStatus::Running,
                 paused: false,
                 hung_until_ms: 0,
@@ -1285,31 +1285,34 @@ impl Simulation {
                 down_since_ms: 0,
             };
             self.vms.push(new);
-            self.node_vms[node].push(idx as u32);
+            self.move_vm(idx, Some(node), now);
             self.nodes[node].used_mem_mib += mem;
             self.nodes[node].vcpus_placed += vcpus as u64;
             self.groups[g].active.push(idx);
-            self.placements.push(PlacementChange {
-                t_ms: now,
-                vm: idx as u32,
-                node: Some(node as u32),
-            });
             added += 1;
         }
         if added > 0 {
-            self.groups[g].cooldown_until_ms = cooldown;
-            let n = self.groups[g].active.len();
-            let name = self.groups[g].name.clone();
-            self.event(
-                now,
-                EventKind::ScaleOut,
-                None,
-                Some(vm),
-                None,
-                format!("{name}: +{added} replica(s), now {n}"),
-            );
+            let what = format!("+{added}");
+            self.group_resized(g, vm, EventKind::ScaleOut, what, now, cooldown);
         }
         added > 0
+    }
+
+    /// A service group changed size: cooldown and an event.
+    fn group_resized(
+        &mut self,
+        g: usize,
+        vm: usize,
+        kind: EventKind,
+        change: String,
+        now: TimeMs,
+        cooldown: TimeMs,
+    ) {
+        self.groups[g].cooldown_until_ms = cooldown;
+        let n = self.groups[g].active.len();
+        let name = self.groups[g].name.clone();
+        let detail = format!("{name}: {change} replica(s), now {n}");
+        self.event(now, kind, None, Some(vm), None, detail);
     }
 
     fn scale_in(&mut self, vm: usize, to: u32, now: TimeMs, cooldown: TimeMs) -> bool {
@@ -1331,26 +1334,12 @@ impl Simulation {
                 self.nodes[n].used_mem_mib -= self.vms[m].memory_mib;
                 self.nodes[n].vcpus_placed -= self.vms[m].vcpus as u64;
             }
-            self.move_vm(m, None);
-            self.placements.push(PlacementChange {
-                t_ms: now,
-                vm: m as u32,
-                node: None,
-            });
+            self.move_vm(m, None, now);
             removed += 1;
         }
         if removed > 0 {
-            self.groups[g].cooldown_until_ms = cooldown;
-            let n = self.groups[g].active.len();
-            let name = self.groups[g].name.clone();
-            self.event(
-                now,
-                EventKind::ScaleIn,
-                None,
-                Some(vm),
-                None,
-                format!("{name}: -{removed} replica(s), now {n}"),
-            );
+            let what = format!("-{removed}");
+            self.group_resized(g, vm, EventKind::ScaleIn, what, now, cooldown);
         }
         removed > 0
     }
@@ -1859,7 +1848,7 @@ impl Simulation {
         self.nodes[dst].vcpus_placed += vcpus;
         self.nodes[dst].reserved_cores -= self.migs[m].demand_reserved;
         self.migs[m].demand_reserved = 0.0;
-        self.move_vm(vm, Some(dst));
+        self.move_vm(vm, Some(dst), now);
         self.vms[vm].paused = false;
         let mig = &mut self.migs[m];
         mig.switched = true;
@@ -1871,11 +1860,6 @@ impl Simulation {
         r.downtime_ms = pause;
         r.switchover_ms = Some(now);
         r.data_sent_mib = self.migs[m].sent_mib;
-        self.placements.push(PlacementChange {
-            t_ms: now,
-            vm: vm as u32,
-            node: Some(dst as u32),
-        });
         self.event(
             now,
             EventKind::MigrationSwitchover,
@@ -2287,15 +2271,10 @@ impl Simulation {
                 self.nodes[src].vcpus_placed -= self.vms[vm].vcpus as u64;
                 let pause = now - self.migs[m].pause_start_ms.unwrap_or(now);
                 self.records[m].downtime_ms = pause;
-                self.move_vm(vm, None);
+                self.move_vm(vm, None, now);
                 let v = &mut self.vms[vm];
                 v.status = VmStatus::Lost;
                 v.paused = false;
-                self.placements.push(PlacementChange {
-                    t_ms: now,
-                    vm: vm as u32,
-                    node: None,
-                });
                 self.metrics.data_loss_events += 1;
                 let reason = format!("source {} crashed during stop-and-copy", self.nodes[n].id);
                 self.event(
@@ -2390,14 +2369,9 @@ impl Simulation {
         self.nodes[old].vcpus_placed -= vcpus;
         self.nodes[t].used_mem_mib += mem;
         self.nodes[t].vcpus_placed += vcpus;
-        self.move_vm(v, Some(t));
+        self.move_vm(v, Some(t), now);
         self.vms[v].status = VmStatus::Running;
         self.downtime_ms += now - self.vms[v].down_since_ms;
-        self.placements.push(PlacementChange {
-            t_ms: now,
-            vm: v as u32,
-            node: Some(t as u32),
-        });
         self.event(
             now,
             EventKind::VmRestart,
@@ -2412,8 +2386,9 @@ impl Simulation {
 
     // ---- bookkeeping ---------------------------------------------------------------------------
 
-    /// Change a VM's placement, keeping the per-node lists in step.
-    fn move_vm(&mut self, vm: usize, to: Option<usize>) {
+    /// Change a VM's placement, keeping the per-node lists in step and recording the
+    /// change for replay.
+    fn move_vm(&mut self, vm: usize, to: Option<usize>, now: TimeMs) {
         if let Some(from) = self.vms[vm].node {
             let list = &mut self.node_vms[from];
             if let Some(p) = list.iter().position(|&x| x as usize == vm) {
@@ -2424,6 +2399,11 @@ impl Simulation {
             self.node_vms[t].push(vm as u32);
         }
         self.vms[vm].node = to;
+        self.placements.push(PlacementChange {
+            t_ms: now,
+            vm: vm as u32,
+            node: to.map(|n| n as u32),
+        });
     }
 
     fn event(

@@ -363,32 +363,7 @@ impl Store {
 
     /// Map SQLite failures to the errors users can act on.
     fn err(&self, context: &'static str, e: rusqlite::Error) -> StoreError {
-        let path = self.path.clone();
-        if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            match f.code {
-                ErrorCode::NotADatabase => return StoreError::NotADatabase { path },
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                    return StoreError::Locked {
-                        path,
-                        waited_ms: BUSY_TIMEOUT.as_millis() as u64,
-                    };
-                }
-                ErrorCode::ReadOnly => return StoreError::ReadOnly { path },
-                ErrorCode::DiskFull => return StoreError::DiskFull { path },
-                ErrorCode::CannotOpen => {
-                    return StoreError::CannotOpen {
-                        path,
-                        detail: e.to_string(),
-                    };
-                }
-                _ => {}
-            }
-        }
-        StoreError::Sqlite {
-            path,
-            context,
-            source: e,
-        }
+        map_err(&self.path, context, e)
     }
 
     pub fn user_version(&self) -> Result<i64> {
@@ -939,7 +914,8 @@ impl Store {
     }
 }
 
-/// [`Store::err`] for call sites that hold a borrow of the connection.
+/// SQLite failures as the errors users can act on (also for call sites that hold a
+/// borrow of the connection).
 fn map_err(path: &Path, context: &'static str, e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         match f.code {
@@ -962,6 +938,12 @@ fn map_err(path: &Path, context: &'static str, e: rusqlite::Error) -> StoreError
             ErrorCode::NotADatabase => {
                 return StoreError::NotADatabase {
                     path: path.to_path_buf(),
+                };
+            }
+            ErrorCode::CannotOpen => {
+                return StoreError::CannotOpen {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
                 };
             }
             _ => {}
