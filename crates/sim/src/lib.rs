@@ -10,6 +10,7 @@
 //!   bandwidth sharing; [`workload`]: demand generators.
 
 pub mod baselines;
+pub mod chaos;
 pub mod network;
 pub mod queue;
 pub mod record;

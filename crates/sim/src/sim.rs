@@ -843,6 +843,17 @@ impl Simulation {
             self.snapshot_nodes = snapshot.nodes;
             for (d, &vm) in ds.into_iter().zip(&candidates) {
                 self.decision_counts[action_index(d.action)] += 1;
+                // An earlier decision of this round may have changed the VM (a scale
+                // in of its group removed it): act only on VMs still as decided on.
+                let v = &self.vms[vm];
+                if v.status != VmStatus::Running || v.node.is_none() || v.migration.is_some() {
+                    *self
+                        .metrics
+                        .unapplied_decisions_by_action
+                        .entry(d.action)
+                        .or_insert(0) += 1;
+                    continue;
+                }
                 if d.action == Act::Migrate {
                     self.start_migration(vm, d, now);
                 } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
@@ -1361,11 +1372,27 @@ impl Simulation {
             self.violation(format!("MIGRATE to unknown node {target}"));
             return;
         };
-        let src = self.vms[vm].node.unwrap_or(0);
+        let (Some(src), VmStatus::Running) = (self.vms[vm].node, self.vms[vm].status) else {
+            self.violation(format!(
+                "MIGRATE for {} which is not running on a node",
+                decision.vm_id
+            ));
+            return;
+        };
         let id = self.migs.len() as u32;
         let v = &self.vms[vm];
         let demand = v.demand_cores.min(v.vcpus as f64);
         let mem = v.memory_mib;
+        // The plan was made on the round's snapshot; actions applied since (a scale out
+        // placing replicas) may have used the memory it counted on.
+        if self.nodes[dst].free_mem_mib() < mem || !self.nodes[dst].up {
+            *self
+                .metrics
+                .unapplied_decisions_by_action
+                .entry(Act::Migrate)
+                .or_insert(0) += 1;
+            return;
+        }
         self.nodes[dst].held_mem_mib += mem;
         self.nodes[dst].reserved_cores += demand;
         self.nodes[src].migrations += 1;
@@ -2515,6 +2542,19 @@ impl Simulation {
                 && s.outcome.is_none()
             {
                 s.end_ms = Some(end);
+            }
+            // Release what the migration holds, as an abort would, so the final state
+            // is consistent: target reservations before switchover, the source's copy
+            // after.
+            let (vm, src, dst) = (self.migs[m].vm, self.migs[m].src, self.migs[m].dst);
+            let mem = self.vms[vm].memory_mib;
+            if self.migs[m].switched {
+                self.nodes[src].held_mem_mib -= mem;
+            } else {
+                self.nodes[dst].held_mem_mib -= mem;
+                self.nodes[dst].reserved_cores -= self.migs[m].demand_reserved;
+                self.migs[m].demand_reserved = 0.0;
+                self.vms[vm].paused = false;
             }
             self.finish_migration(m, end, Outcome::InProgressAtEnd, None);
         }
