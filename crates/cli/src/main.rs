@@ -66,6 +66,9 @@ enum Command {
         /// Do not store the run in the database.
         #[arg(long)]
         no_store: bool,
+        /// Run even when the estimated memory or time exceeds the built-in limits.
+        #[arg(long)]
+        no_resource_limits: bool,
     },
     /// Replay a run in the terminal: a run-record file, a stored run id, or a scenario
     /// file (run first).
@@ -224,6 +227,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             seed,
             out,
             no_store,
+            no_resource_limits,
         } => {
             // Open the store first: a bad database fails before minutes of simulation.
             let mut store = if no_store {
@@ -232,7 +236,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 Some(scalelab_store::Store::open(&db)?)
             };
             let started_at = scalelab_store::rfc3339_utc(files::now_unix_ms());
-            let (record, took) = run::run_file(&scenario, seed)?;
+            let (record, took) = run::run_file(&scenario, seed, !no_resource_limits)?;
             let out = out.unwrap_or_else(|| run::default_out(&record));
             run::write_record(&record, &out)?;
             print!("{}", run::summary(&record));

@@ -33,7 +33,7 @@ pub fn load_run(spec: &str, db: &Path) -> Result<RunView> {
         return Ok(RunView::new(record, format!("run {id}")));
     }
     if path.extension().is_some_and(|e| e == "toml") {
-        let (record, _) = crate::run::run_file(path, None)?;
+        let (record, _) = crate::run::run_file(path, None, true)?;
         let label = record.scenario.name.clone();
         return Ok(RunView::new(record, label));
     }

@@ -13,9 +13,13 @@ use crate::files::{read, write_atomic_with};
 
 /// Parse and run a scenario file, with a progress bar on a terminal for long runs.
 /// Returns the record and the wall-clock time the simulation took.
-pub fn run_file(path: &Path, seed: Option<u64>) -> Result<(RunRecord, Duration)> {
+pub fn run_file(path: &Path, seed: Option<u64>, limits: bool) -> Result<(RunRecord, Duration)> {
     let text = read(path)?;
     let sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
+    if limits {
+        sc.check_resources(&scalelab_sim::scenario::ResourceLimits::default())
+            .with_context(|| path.display().to_string())?;
+    }
     let sim = Simulation::new(sc, scenario::content_hash(&text), seed)
         .map_err(RunError::Sim)
         .with_context(|| path.display().to_string())?;

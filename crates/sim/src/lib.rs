@@ -30,6 +30,8 @@ pub fn run_scenario_text(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RunRecord, RunError> {
     let sc = Scenario::from_toml_str(text).map_err(RunError::Scenario)?;
+    sc.check_resources(&scenario::ResourceLimits::default())
+        .map_err(RunError::Scenario)?;
     let sim = Simulation::new(sc, scenario::content_hash(text), seed).map_err(RunError::Sim)?;
     Ok(sim.run(progress))
 }

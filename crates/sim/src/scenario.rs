@@ -306,7 +306,91 @@ pub fn member_name(group: &str, count: u32, i: u32) -> String {
     }
 }
 
+/// Up-front limits on what a run may need, so a scenario that would exhaust the
+/// machine is refused with its estimate instead of dying half-way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResourceLimits {
+    pub max_memory_bytes: f64,
+    pub max_seconds: f64,
+}
+
+impl Default for ResourceLimits {
+    fn default() -> Self {
+        Self {
+            max_memory_bytes: 8.0 * 1024.0 * 1024.0 * 1024.0,
+            max_seconds: 3600.0,
+        }
+    }
+}
+
+/// What a run is expected to need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub vms: u64,
+    pub nodes: u64,
+    pub vm_ticks: f64,
+    pub memory_bytes: f64,
+    pub seconds: f64,
+}
+
+/// Bytes per VM and per node the simulator keeps (state, window, forecaster), and the
+/// VM-ticks per second it sustains: measured on the benchmark scenarios, rounded
+/// pessimistically.
+const BYTES_PER_VM: f64 = 2_000.0;
+const BYTES_PER_NODE: f64 = 2_000.0;
+const VM_TICKS_PER_SECOND: f64 = 1_500_000.0;
+
+/// Structural caps, checked before names are expanded (no flag lifts them).
+pub const MAX_VMS: u64 = 20_000_000;
+pub const MAX_NODES: u64 = 2_000_000;
+
 impl Scenario {
+    pub fn estimate(&self) -> Estimate {
+        let vms: u64 = self.vms.iter().map(|g| g.count as u64).sum();
+        let nodes: u64 = self.nodes.iter().map(|g| g.count as u64).sum();
+        let samples = self.duration_s as f64 / self.sample_interval_s().max(1) as f64;
+        let records = self.duration_s as f64 / self.record_interval_s().max(1) as f64;
+        let vm_ticks = vms as f64 * samples;
+        Estimate {
+            vms,
+            nodes,
+            vm_ticks,
+            memory_bytes: vms as f64 * BYTES_PER_VM
+                + nodes as f64 * BYTES_PER_NODE
+                + nodes as f64 * records * 5.0,
+            seconds: vm_ticks / VM_TICKS_PER_SECOND + samples * 1e-6,
+        }
+    }
+
+    /// Refuse a scenario whose estimate exceeds `limits`, naming the estimate.
+    pub fn check_resources(&self, limits: &ResourceLimits) -> Result<Estimate, InputError> {
+        let e = self.estimate();
+        let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
+        ensure(e.memory_bytes <= limits.max_memory_bytes, "vms", || {
+            format!(
+                "{} VMs on {} nodes need an estimated {:.1} GiB, above the limit of {:.1} GiB \
+                 (override with --no-resource-limits)",
+                e.vms,
+                e.nodes,
+                gib(e.memory_bytes),
+                gib(limits.max_memory_bytes)
+            )
+        })?;
+        ensure(e.seconds <= limits.max_seconds, "duration_s", || {
+            format!(
+                "{:.2e} VM samples ({} VMs x {} s / {} s) need an estimated {:.0} s, above the \
+                 limit of {:.0} s (override with --no-resource-limits)",
+                e.vm_ticks,
+                e.vms,
+                self.duration_s,
+                self.sample_interval_s(),
+                e.seconds,
+                limits.max_seconds
+            )
+        })?;
+        Ok(e)
+    }
+
     pub fn from_toml_str(src: &str) -> Result<Self, InputError> {
         let s: Self = from_toml_str(src)?;
         s.validate()?;
@@ -381,6 +465,19 @@ impl Scenario {
         })?;
         ensure(!self.vms.is_empty(), "vms", || {
             "at least one VM group is needed".into()
+        })?;
+        // Hard caps before anything is expanded: validating a billion VM names would
+        // itself exhaust the machine.
+        let vms: u64 = self.vms.iter().map(|g| g.count as u64).sum();
+        let nodes: u64 = self.nodes.iter().map(|g| g.count as u64).sum();
+        ensure(vms <= MAX_VMS, "vms", || {
+            format!(
+                "{vms} VMs (estimated {:.0} GiB), above the limit of {MAX_VMS} per scenario",
+                vms as f64 * BYTES_PER_VM / (1024.0 * 1024.0 * 1024.0)
+            )
+        })?;
+        ensure(nodes <= MAX_NODES, "nodes", || {
+            format!("{nodes} nodes, above the limit of {MAX_NODES} per scenario")
         })?;
 
         let mut node_names: BTreeMap<String, usize> = BTreeMap::new();
@@ -669,6 +766,52 @@ workload = { kind = "constant", level = 0.5 }
         let e =
             err("[[failures]]\nkind = \"vm_hang\"\nat_s = 99999\nduration_s = 5\nvm = \"v-0\"\n");
         assert_eq!(e.path, "failures[0].at_s");
+    }
+
+    #[test]
+    fn resource_limits_refuse_huge_scenarios_up_front() {
+        let limits = ResourceLimits::default();
+        let s = Scenario::from_toml_str(MINIMAL).unwrap();
+        assert!(s.check_resources(&limits).is_ok());
+        // A billion VMs is refused by validation before any name is expanded...
+        let e = Scenario::from_toml_str(&MINIMAL.replace("count = 3", "count = 1000000000"))
+            .unwrap_err();
+        assert_eq!(e.path, "vms");
+        assert!(
+            e.message.contains("1000000000 VMs") && e.message.contains("GiB"),
+            "{e}"
+        );
+        // ...and a million against a 1 GiB limit by the estimate, which a flag lifts.
+        let big =
+            Scenario::from_toml_str(&MINIMAL.replace("count = 3", "count = 1000000")).unwrap();
+        let small = ResourceLimits {
+            max_memory_bytes: 1024.0 * 1024.0 * 1024.0,
+            ..limits
+        };
+        let e = big.check_resources(&small).unwrap_err();
+        assert_eq!(e.path, "vms");
+        assert!(
+            e.message.contains("GiB") && e.message.contains("--no-resource-limits"),
+            "{e}"
+        );
+        // A year sampled every second for 1,000 VMs: 3e10 samples.
+        let long = Scenario::from_toml_str(
+            &MINIMAL
+                .replace(
+                    "duration_s = 3600",
+                    "duration_s = 31536000\ncontrol_interval_s = 1\nsample_interval_s = 1",
+                )
+                .replace("count = 3", "count = 1000"),
+        )
+        .unwrap();
+        let e = long.check_resources(&limits).unwrap_err();
+        assert_eq!(e.path, "duration_s");
+        // The 100,000-VM benchmark day is within the defaults.
+        let bench = Scenario::from_toml_str(include_str!(
+            "../../../benches/scenarios/fleet-100k-day.toml"
+        ))
+        .unwrap();
+        assert!(bench.check_resources(&limits).is_ok());
     }
 
     #[test]
