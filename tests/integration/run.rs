@@ -95,10 +95,24 @@ fn a_scenario_too_big_for_the_machine_is_refused_up_front() {
     let huge = good
         .replace("count = 4\nvcpus = 4", "count = 100000\nvcpus = 4")
         .replace("duration_s = 14400", "duration_s = 86400")
-        .replace("control_interval_s = 300\nsample_interval_s = 60", "control_interval_s = 1\nsample_interval_s = 1");
+        .replace(
+            "control_interval_s = 300\nsample_interval_s = 60",
+            "control_interval_s = 1\nsample_interval_s = 1",
+        );
     let f = dir.write("huge.toml", &huge);
     let t = std::time::Instant::now();
     let o = scalelab(&["run", p(&f), "--no-store", "-o", p(&dir.path("r.json"))]);
-    assert_one_line_error(&o, &["huge.toml", "duration_s", "estimated", "--no-resource-limits"]);
-    assert!(t.elapsed().as_secs() < 30, "refused up front, not after trying");
+    assert_one_line_error(
+        &o,
+        &[
+            "huge.toml",
+            "duration_s",
+            "estimated",
+            "--no-resource-limits",
+        ],
+    );
+    assert!(
+        t.elapsed().as_secs() < 30,
+        "refused up front, not after trying"
+    );
 }
