@@ -30,16 +30,12 @@ pub const METRICS: [&str; 6] = [
     "expected_vs_actual_mae",
 ];
 
+/// One of [`METRICS`] of a run, by name (the same mapping sweeps use).
 fn metric(m: &RunMetrics, name: &str) -> Option<f64> {
-    Some(match name {
-        "overload_time_frac" => m.overload_time_frac,
-        "migrations" => m.migrations as f64,
-        "rollback_rate" => m.rollback_rate,
-        "total_downtime_ms" => m.total_downtime_ms as f64,
-        "data_loss_events" => m.data_loss_events as f64,
-        "expected_vs_actual_mae" => m.expected_vs_actual_mae?,
-        _ => return None,
-    })
+    scalelab_backtest::exec::metrics_map(m)
+        .get(name)
+        .copied()
+        .flatten()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]

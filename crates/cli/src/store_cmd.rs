@@ -29,16 +29,7 @@ fn parse_since(s: &str) -> Result<i64> {
 }
 
 fn parse_action(s: &str) -> Result<ScalingAction> {
-    ScalingAction::ALL
-        .into_iter()
-        .find(|a| a.as_str() == s)
-        .with_context(|| {
-            let names: Vec<_> = ScalingAction::ALL.iter().map(|a| a.as_str()).collect();
-            format!(
-                "--action: unknown action {s:?} (one of {})",
-                names.join(", ")
-            )
-        })
+    s.parse().map_err(|e| anyhow::anyhow!("--action: {e}"))
 }
 
 pub fn history(

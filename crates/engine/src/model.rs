@@ -32,6 +32,17 @@ impl ResourceType {
     }
 }
 
+impl std::str::FromStr for ResourceType {
+    type Err = String;
+    /// The snake_case name, as in JSON and the store.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown resource {s:?}"))
+    }
+}
+
 impl std::fmt::Display for ResourceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -69,6 +80,20 @@ impl ScalingAction {
             Self::Migrate => "migrate",
             Self::NoAction => "no_action",
         }
+    }
+}
+
+impl std::str::FromStr for ScalingAction {
+    type Err = String;
+    /// The snake_case name, as in JSON and the store.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
+                format!("unknown action {s:?} (one of {})", names.join(", "))
+            })
     }
 }
 

@@ -898,20 +898,22 @@ impl Simulation {
         }
         let avg = up.iter().map(|&n| util(&self.nodes[n])).sum::<f64>() / up.len() as f64;
         let history: Vec<Vec<f64>> = self.nodes.iter().map(|n| n.hist.ordered()).collect();
-        // Hosts over their threshold, busiest first.
-        let mut hot: Vec<usize> = up
-            .iter()
-            .copied()
-            .filter(|&n| {
-                let node = &self.nodes[n];
+        // How far LR predicts, per node: its longest migration, in samples.
+        let ahead: Vec<f64> = (0..self.nodes.len())
+            .map(|n| {
                 let biggest = self.node_vms[n]
                     .iter()
                     .map(|&v| self.vms[v as usize].memory_mib)
                     .max()
                     .unwrap_or(0) as f64;
-                let ahead = biggest / mbps_to_mib_s(node.nic_mbps.max(1.0)) / sample_s;
-                overloaded(b, &history[n], util(node), ahead)
+                biggest / mbps_to_mib_s(self.nodes[n].nic_mbps.max(1.0)) / sample_s
             })
+            .collect();
+        // Hosts over their threshold, busiest first.
+        let mut hot: Vec<usize> = up
+            .iter()
+            .copied()
+            .filter(|&n| overloaded(b, &history[n], util(&self.nodes[n]), ahead[n]))
             .collect();
         hot.sort_by(|&a, &c| {
             util(&self.nodes[c])
@@ -924,12 +926,7 @@ impl Simulation {
         for src in hot {
             let cores = self.nodes[src].cores;
             let mut projected = util(&self.nodes[src]);
-            let biggest = self.node_vms[src]
-                .iter()
-                .map(|&v| self.vms[v as usize].memory_mib)
-                .max()
-                .unwrap_or(0) as f64;
-            let ahead = biggest / mbps_to_mib_s(self.nodes[src].nic_mbps.max(1.0)) / sample_s;
+            let ahead = ahead[src];
             // As in CloudSim, a host's history is its VMs' history: moving a VM away
             // lowers every past sample too, and detection runs again on that.
             let mut removed = 0.0;

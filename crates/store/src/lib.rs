@@ -220,14 +220,6 @@ pub struct Store {
     path: PathBuf,
 }
 
-fn action_from_str(s: &str) -> Option<ScalingAction> {
-    ScalingAction::ALL.into_iter().find(|a| a.as_str() == s)
-}
-
-fn resource_from_str(s: &str) -> Option<ResourceType> {
-    ResourceType::ALL.into_iter().find(|r| r.as_str() == s)
-}
-
 impl Store {
     /// Open (creating if needed) and upgrade the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -544,18 +536,12 @@ impl Store {
                 what,
                 detail,
             };
-            let resource_type = resource_from_str(&res).ok_or_else(|| {
-                corrupt(
-                    format!("scaling_history row {id}: resource_type"),
-                    format!("unknown resource {res:?}"),
-                )
-            })?;
-            let action = action_from_str(&act).ok_or_else(|| {
-                corrupt(
-                    format!("scaling_history row {id}: action"),
-                    format!("unknown action {act:?}"),
-                )
-            })?;
+            let resource_type: ResourceType = res
+                .parse()
+                .map_err(|e| corrupt(format!("scaling_history row {id}: resource_type"), e))?;
+            let action: ScalingAction = act
+                .parse()
+                .map_err(|e| corrupt(format!("scaling_history row {id}: action"), e))?;
             let migration_plan = match plan {
                 None => None,
                 Some(p) => Some(serde_json::from_str::<MigrationPlan>(&p).map_err(|e| {
