@@ -224,6 +224,7 @@ pub fn check(o: &Options<'_>) -> Result<()> {
         let path = dir.join(&r.scenario);
         let src = read(&path).with_context(|| format!("{}: runs[{i}]", o.suite.display()))?;
         let mut sc = Scenario::from_toml_str(&src).with_context(|| path.display().to_string())?;
+        crate::trace_cmd::load_traces(&mut sc, &path)?;
         if let Some(p) = &policy {
             sc.policy = p.clone();
         }

@@ -6,6 +6,7 @@ mod replay;
 mod run;
 mod store_cmd;
 mod sweep;
+mod trace_cmd;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ struct Cli {
         default_value = "scalelab.db"
     )]
     db: PathBuf,
+    /// Where scenarios' trace paths resolve (default: traces in the working directory).
+    #[arg(long, global = true, env = "SCALELAB_TRACE_DIR")]
+    trace_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -137,6 +141,11 @@ enum Command {
         #[arg(long)]
         baselines: bool,
     },
+    /// Real utilization traces: what they hold, and conversion to the generic format.
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
+    },
     /// Stored decisions, newest first.
     History {
         #[arg(long)]
@@ -171,6 +180,30 @@ enum Command {
         batches: u32,
         #[arg(long)]
         batch_size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TraceCommand {
+    /// VM count, time span, interval, CPU mean and percentiles, gaps and invalid values.
+    Inspect {
+        /// A trace file or directory.
+        path: PathBuf,
+        /// planetlab, bitbrains, azure, alibaba_machine, alibaba_container or generic
+        /// (detected when not given).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the generic long format (vm_id, timestamp, cpu[, memory]): Parquet, or CSV
+    /// when the output ends in .csv.
+    Convert {
+        path: PathBuf,
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long, short)]
+        out: PathBuf,
     },
 }
 
@@ -210,6 +243,9 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     let db = cli.db;
+    if let Some(d) = cli.trace_dir {
+        trace_cmd::set_trace_dir(d);
+    }
     match cli.command {
         Command::Decide {
             input,
@@ -305,6 +341,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             limit,
             json,
         } => store_cmd::history(&db, vm, action, since, limit, json),
+        Command::Trace { command } => match command {
+            TraceCommand::Inspect { path, format, json } => {
+                trace_cmd::inspect(&path, format.as_deref(), json)
+            }
+            TraceCommand::Convert { path, format, out } => {
+                trace_cmd::convert(&path, format.as_deref(), &out)
+            }
+        },
         Command::Runs { command } => match command {
             RunsCommand::List { limit, json } => store_cmd::runs_list(&db, limit, json),
             RunsCommand::Show { id, json } => store_cmd::runs_show(&db, id, json),

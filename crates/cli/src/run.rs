@@ -15,7 +15,8 @@ use crate::files::{read, write_atomic_with};
 /// Returns the record and the wall-clock time the simulation took.
 pub fn run_file(path: &Path, seed: Option<u64>, limits: bool) -> Result<(RunRecord, Duration)> {
     let text = read(path)?;
-    let sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
+    let mut sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
+    crate::trace_cmd::load_traces(&mut sc, path)?;
     if limits {
         sc.check_resources(&scalelab_sim::scenario::ResourceLimits::default())
             .with_context(|| path.display().to_string())?;

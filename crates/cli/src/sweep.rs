@@ -66,12 +66,21 @@ fn row_to_result(r: &SweepRunRow) -> RunResult {
     }
 }
 
+/// The sweep's scenarios, parsed once, with their traces loaded.
+fn load_scenarios(plan: &Plan) -> Result<Vec<exec::LoadedScenario>> {
+    let mut scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
+    for s in &mut scenarios {
+        crate::trace_cmd::load_traces(&mut s.scenario, &s.path)?;
+    }
+    Ok(scenarios)
+}
+
 pub fn sweep(o: &Options<'_>) -> Result<()> {
     let (text, mut plan) = load_plan(o.spec, o.max_runs)?;
     if o.baselines {
         plan.add_baselines();
     }
-    let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
+    let scenarios = load_scenarios(&plan)?;
     let mut store = Store::open(o.db)?;
     let spec_hash = scalelab_sim::scenario::content_hash(&text);
     let (sweep_id, _) = store.sweep(
@@ -321,7 +330,7 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize) -> Result<()> {
     let (_, mut plan) = load_plan(spec, max_runs)?;
     let grid = plan.configs.len();
     plan.add_baselines();
-    let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
+    let scenarios = load_scenarios(&plan)?;
     let stop = AtomicBool::new(false);
     let bar = ProgressBar::new(0);
     let run_all = |plan: &Plan, label: &str| -> Result<Vec<RunResult>> {

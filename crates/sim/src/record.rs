@@ -78,6 +78,9 @@ pub struct VmInfo {
     #[serde(default)]
     pub service_group: Option<String>,
     pub memory_mib: u64,
+    /// vCPUs at the start (records written before this field read as 0).
+    #[serde(default)]
+    pub vcpus: u32,
 }
 
 /// How a migration ended. Exactly one per started migration.

@@ -173,6 +173,9 @@ pub struct NodeGroup {
     pub weibull_shape: f64,
 }
 
+fn one_f64() -> f64 {
+    1.0
+}
 fn one_u32() -> u32 {
     1
 }
@@ -193,6 +196,11 @@ pub struct VmGroup {
     pub memory_mib: u64,
     #[serde(default)]
     pub dirty_rate_mib_s: f64,
+    /// Declared memory model: the fraction of `memory_mib` the VM has touched, which
+    /// is what the first pre-copy round sends. A trace with a memory series overrides
+    /// it sample by sample.
+    #[serde(default = "one_f64")]
+    pub resident_memory_frac: f64,
     /// VMs of one service group share the group's load; scale out/in adds or removes
     /// replicas of it.
     #[serde(default)]
@@ -516,6 +524,12 @@ impl Scenario {
             ensure(g.vcpus >= 1, "vcpus", || "must be at least 1".into()).map_err(at)?;
             ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into()).map_err(at)?;
             check_non_negative("dirty_rate_mib_s", g.dirty_rate_mib_s).map_err(at)?;
+            ensure(
+                g.resident_memory_frac > 0.0 && g.resident_memory_frac <= 1.0,
+                "resident_memory_frac",
+                || format!("must be in (0, 1], got {}", g.resident_memory_frac),
+            )
+            .map_err(at)?;
             for (k, n) in g.nodes.iter().enumerate() {
                 ensure(node_names.contains_key(n), &format!("nodes[{k}]"), || {
                     format!("unknown node {n:?}")

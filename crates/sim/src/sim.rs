@@ -33,13 +33,15 @@ use crate::record::{
 };
 use crate::rng::{Pcg32, derive};
 use crate::scenario::{FailureDistribution, FailureSpec, Scenario, member_name};
-use crate::workload::Workload;
+use crate::workload::{Workload, WorkloadSpec};
 
 /// Everything the simulator can refuse before it starts.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("{0}")]
     Placement(String),
+    #[error("{0}")]
+    Trace(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +204,8 @@ struct VmRt {
     base_vcpus: u32,
     vcpus: u32,
     memory_mib: u64,
+    /// Declared fraction of memory touched (see `VmGroup::resident_memory_frac`).
+    resident_frac: f64,
     dirty_rate: f64,
     dirty_factor: f64,
     group: Option<usize>,
@@ -415,10 +419,41 @@ impl Simulation {
         let mut vms = Vec::new();
         let mut placements = Vec::new();
         let mut spread_cursor = 0usize;
-        for g in &sc.vms {
+        for (gi, g) in sc.vms.iter().enumerate() {
             let spec = std::sync::Arc::new(g.workload.clone());
+            let trace = match &g.workload {
+                WorkloadSpec::Trace(t) => match &t.series {
+                    Some(s) if s.len() == g.count as usize => Some(s.clone()),
+                    Some(s) => {
+                        return Err(SimError::Trace(format!(
+                            "vms[{gi}] ({}) has count = {} but its trace gave {} VMs",
+                            g.name,
+                            g.count,
+                            s.len()
+                        )));
+                    }
+                    None => {
+                        return Err(SimError::Trace(format!(
+                            "vms[{gi}] ({}) replays the trace {:?}, which was not loaded \
+                             (scalelab run loads it from the trace data directory)",
+                            g.name, t.path
+                        )));
+                    }
+                },
+                _ => None,
+            };
+            let shape_from_trace =
+                matches!(&g.workload, WorkloadSpec::Trace(t) if t.shape_from_trace);
             for i in 0..g.count {
                 let idx = vms.len();
+                let tvm = trace.as_ref().map(|s| &s[i as usize]);
+                let (vcpus, memory_mib) = match tvm {
+                    Some(t) if shape_from_trace => (
+                        t.vcpus.unwrap_or(g.vcpus),
+                        t.memory_mib.unwrap_or(g.memory_mib),
+                    ),
+                    _ => (g.vcpus, g.memory_mib),
+                };
                 let group = g.service_group.as_ref().map(|name| {
                     match groups.iter().position(|x| &x.name == name) {
                         Some(k) => k,
@@ -444,7 +479,7 @@ impl Simulation {
                     let mut found = None;
                     for k in 0..nodes.len() {
                         let n = (spread_cursor + k) % nodes.len();
-                        if nodes[n].free_mem_mib() >= g.memory_mib {
+                        if nodes[n].free_mem_mib() >= memory_mib {
                             found = Some(n);
                             spread_cursor = n + 1;
                             break;
@@ -456,12 +491,12 @@ impl Simulation {
                     nodes
                         .iter()
                         .position(|n| &n.id == want)
-                        .filter(|&n| nodes[n].free_mem_mib() >= g.memory_mib)
+                        .filter(|&n| nodes[n].free_mem_mib() >= memory_mib)
                 };
                 let Some(node) = node else {
                     return Err(SimError::Placement(format!(
                         "VM {name:?} ({} MiB) does not fit on {}",
-                        g.memory_mib,
+                        memory_mib,
                         if g.nodes.is_empty() {
                             "any node".to_string()
                         } else {
@@ -469,8 +504,8 @@ impl Simulation {
                         }
                     )));
                 };
-                nodes[node].used_mem_mib += g.memory_mib;
-                nodes[node].vcpus_placed += g.vcpus as u64;
+                nodes[node].used_mem_mib += memory_mib;
+                nodes[node].vcpus_placed += vcpus as u64;
                 placements.push(PlacementChange {
                     t_ms: 0,
                     vm: idx as u32,
@@ -479,9 +514,10 @@ impl Simulation {
                 let stream = derive(sc.seed, idx as u64 + 1);
                 vms.push(VmRt {
                     id: name,
-                    base_vcpus: g.vcpus,
-                    vcpus: g.vcpus,
-                    memory_mib: g.memory_mib,
+                    base_vcpus: vcpus,
+                    vcpus,
+                    memory_mib,
+                    resident_frac: g.resident_memory_frac,
                     dirty_rate: g.dirty_rate_mib_s,
                     dirty_factor: 1.0,
                     group,
@@ -490,7 +526,11 @@ impl Simulation {
                     status: VmStatus::Running,
                     paused: false,
                     hung_until_ms: 0,
-                    workload: Some(Workload::new(spec.clone(), Pcg32::new(stream, 1))),
+                    workload: Some(Workload::trace_member(
+                        spec.clone(),
+                        i as usize,
+                        Pcg32::new(stream, 1),
+                    )),
                     own_level: 0.0,
                     demand_cores: 0.0,
                     hist: Ring::new(window),
@@ -1273,6 +1313,7 @@ impl Simulation {
                 base_vcpus: vcpus,
                 vcpus,
                 memory_mib: mem,
+                resident_frac: t.resident_frac,
                 dirty_rate: t.dirty_rate,
                 dirty_factor: 1.0,
                 group: Some(g),
@@ -1537,7 +1578,16 @@ impl Simulation {
                 }
                 self.end_step(m, now, StepOutcome::Ok);
                 self.begin_step(m, StepAction::MemoryPreCopy, now);
-                let mem = self.vms[self.migs[m].vm].memory_mib as f64;
+                // The first round sends what the VM has touched: the trace's memory
+                // series when it has one, else the group's declared fraction.
+                let v = &self.vms[self.migs[m].vm];
+                let resident = v
+                    .workload
+                    .as_ref()
+                    .and_then(|w| w.resident_frac(now as f64 / 1000.0))
+                    .unwrap_or(v.resident_frac)
+                    .clamp(0.0, 1.0);
+                let mem = v.memory_mib as f64 * resident;
                 let mig = &mut self.migs[m];
                 mig.round_volume_mib = mem;
                 mig.dirtied_mib = 0.0;
@@ -2653,6 +2703,7 @@ impl Simulation {
                     id: v.id.clone(),
                     service_group: v.group.map(|g| self.groups[g].name.clone()),
                     memory_mib: v.memory_mib,
+                    vcpus: v.base_vcpus,
                 })
                 .collect(),
             metrics,

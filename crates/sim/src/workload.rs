@@ -78,6 +78,164 @@ pub enum WorkloadSpec {
         #[serde(default)]
         repeat: bool,
     },
+    /// Each VM of the group replays one VM of a real trace (see [`TraceSource`]).
+    Trace(TraceSource),
+}
+
+/// Trace formats scalelab-traces reads. Named here so a scenario with a misspelt
+/// format is refused when it is parsed, with the field's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormat {
+    /// PlanetLab CoMon (as shipped with CloudSim): a directory, one file per VM.
+    Planetlab,
+    /// Bitbrains GWA-T-12 (fastStorage, Rnd): one `;`+TAB separated file per VM.
+    Bitbrains,
+    /// Azure Public Dataset V1/V2 `vm_cpu_readings` (long, no header, maybe gzip).
+    Azure,
+    /// Alibaba cluster-trace-v2018 `machine_usage`.
+    AlibabaMachine,
+    /// Alibaba cluster-trace-v2018 `container_usage`.
+    AlibabaContainer,
+    /// `vm_id, timestamp, cpu[, memory]` with a header, CSV or Parquet.
+    Generic,
+}
+
+impl TraceFormat {
+    pub const ALL: [TraceFormat; 6] = [
+        Self::Planetlab,
+        Self::Bitbrains,
+        Self::Azure,
+        Self::AlibabaMachine,
+        Self::AlibabaContainer,
+        Self::Generic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planetlab => "planetlab",
+            Self::Bitbrains => "bitbrains",
+            Self::Azure => "azure",
+            Self::AlibabaMachine => "alibaba_machine",
+            Self::AlibabaContainer => "alibaba_container",
+            Self::Generic => "generic",
+        }
+    }
+}
+
+impl std::str::FromStr for TraceFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown trace format {s:?}; one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Which of a trace's VMs a group takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceSelect {
+    /// Every VM with data in the window; the group's `count` becomes their number.
+    #[default]
+    All,
+    /// The `count` VMs with the highest mean CPU in the window (ties by id).
+    Busiest,
+    /// `count` VMs drawn at random with `sample_seed` (PCG32), independent of the run seed
+    /// so that sweeping seeds does not change which VMs are replayed.
+    Sample,
+    /// The VMs listed in `ids`, in that order.
+    Ids,
+}
+
+/// What a sample time inside a gap (no reading for more than 1.5 trace intervals) gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapPolicy {
+    /// The last reading before the gap: the simulator replays what was last measured and
+    /// never invents a trend (default).
+    #[default]
+    Hold,
+    /// Linear between the readings on either side (CloudSim's treatment of PlanetLab).
+    Interpolate,
+    /// VMs with a gap in the window are left out (and counted in the report).
+    Drop,
+}
+
+/// A trace-driven VM group: where the data is and how it becomes workloads.
+///
+/// The simulator does not read files (its callers do, through scalelab-traces, which
+/// fills `series`); a scenario whose trace was not loaded is refused by
+/// [`crate::Simulation::new`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSource {
+    /// File or directory, relative to the trace data directory (`--trace-dir` or
+    /// `SCALELAB_TRACE_DIR`) unless absolute.
+    pub path: String,
+    /// Detected from the data when absent.
+    #[serde(default)]
+    pub format: Option<TraceFormat>,
+    /// Azure `vmtable` (cores and memory per VM), relative like `path`.
+    #[serde(default)]
+    pub vmtable: Option<String>,
+    #[serde(default)]
+    pub select: TraceSelect,
+    /// For `select = "ids"`.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    #[serde(default)]
+    pub sample_seed: u64,
+    /// Where the window starts, in seconds after the trace's first reading; the window
+    /// is as long as the scenario.
+    #[serde(default)]
+    pub offset_s: u64,
+    #[serde(default)]
+    pub gap: GapPolicy,
+    /// Loop the window when the scenario runs longer than the trace has data; without
+    /// it such a scenario is refused.
+    #[serde(default)]
+    pub repeat: bool,
+    /// Multiplies every CPU value (e.g. 2.0 to replay a fleet under twice its load).
+    #[serde(default = "one")]
+    pub cpu_scale: f64,
+    /// Take each VM's vCPUs and memory from the trace where it has them (Bitbrains,
+    /// Azure with a vmtable) instead of the group's `vcpus` and `memory_mib`.
+    #[serde(default)]
+    pub shape_from_trace: bool,
+    /// Filled by the loader: one entry per VM of the group, in order.
+    #[serde(skip)]
+    pub series: Option<std::sync::Arc<Vec<TraceVm>>>,
+}
+
+/// One trace VM resampled to the scenario's sample interval: sample `k` is the demand
+/// at `k * interval_s` into the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceVm {
+    /// The VM's id in the trace (file name, Azure hash, Alibaba machine id ...).
+    pub trace_id: String,
+    pub interval_s: u64,
+    /// CPU demand as a fraction of the VM's vCPUs.
+    pub cpu: Vec<f32>,
+    /// Resident memory as a fraction of the VM's memory, when the trace has it.
+    pub memory: Option<Vec<f32>>,
+    pub vcpus: Option<u32>,
+    pub memory_mib: Option<u64>,
+}
+
+impl TraceVm {
+    fn index(&self, t_s: f64, repeat: bool) -> usize {
+        let i = (t_s / self.interval_s.max(1) as f64).floor().max(0.0) as usize;
+        if repeat {
+            i % self.cpu.len().max(1)
+        } else {
+            i.min(self.cpu.len().saturating_sub(1))
+        }
+    }
 }
 
 fn day_s() -> f64 {
@@ -194,6 +352,24 @@ impl WorkloadSpec {
                 }
                 check_positive("interval_s", *interval_s)
             }
+            Self::Trace(t) => {
+                ensure(!t.path.trim().is_empty(), "path", || {
+                    "must name a trace file or directory".into()
+                })?;
+                ensure(
+                    t.cpu_scale.is_finite() && t.cpu_scale > 0.0 && t.cpu_scale <= MAX_LEVEL,
+                    "cpu_scale",
+                    || format!("must be > 0 and at most {MAX_LEVEL}, got {}", t.cpu_scale),
+                )?;
+                match t.select {
+                    TraceSelect::Ids => ensure(!t.ids.is_empty(), "ids", || {
+                        "select = \"ids\" needs at least one id".into()
+                    }),
+                    _ => ensure(t.ids.is_empty(), "ids", || {
+                        "only used with select = \"ids\"".into()
+                    }),
+                }
+            }
         }
     }
 }
@@ -209,6 +385,8 @@ pub struct Workload {
     phase_shift_s: f64,
     walk: f64,
     spike_until_s: f64,
+    /// Which VM of a trace group this is.
+    trace_index: usize,
 }
 
 impl Workload {
@@ -237,7 +415,33 @@ impl Workload {
             phase_shift_s,
             walk,
             spike_until_s: f64::NEG_INFINITY,
+            trace_index: 0,
         }
+    }
+
+    /// The workload of the `index`-th VM of a trace group.
+    pub fn trace_member(spec: std::sync::Arc<WorkloadSpec>, index: usize, rng: Pcg32) -> Self {
+        let mut w = Self::new(spec, rng);
+        w.trace_index = index;
+        w
+    }
+
+    fn trace_vm(&self) -> Option<(&TraceVm, bool)> {
+        match &*self.spec {
+            WorkloadSpec::Trace(t) => t
+                .series
+                .as_ref()
+                .and_then(|s| s.get(self.trace_index))
+                .map(|v| (v, t.repeat)),
+            _ => None,
+        }
+    }
+
+    /// Resident memory as a fraction of the VM's memory at `t_s`, when a trace says.
+    pub fn resident_frac(&self, t_s: f64) -> Option<f64> {
+        let (vm, repeat) = self.trace_vm()?;
+        let mem = vm.memory.as_ref()?;
+        mem.get(vm.index(t_s, repeat)).map(|&m| m as f64)
     }
 
     /// Demand at time `t_s`; called once per sample, in increasing time.
@@ -314,6 +518,12 @@ impl Workload {
                 };
                 samples[i]
             }
+            WorkloadSpec::Trace(t) => match self.trace_vm() {
+                Some((vm, repeat)) => {
+                    vm.cpu.get(vm.index(t_s, repeat)).copied().unwrap_or(0.0) as f64 * t.cpu_scale
+                }
+                None => 0.0,
+            },
         };
         v.clamp(0.0, MAX_LEVEL)
     }
@@ -450,5 +660,73 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!(e.path, "min");
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Holder {
+        workload: WorkloadSpec,
+    }
+
+    #[test]
+    fn trace_specs_parse_and_unknown_keys_are_refused() {
+        let h: Holder = toml::from_str(
+            r#"workload = { kind = "trace", path = "planetlab/20110303", format = "planetlab", select = "busiest" }"#,
+        )
+        .unwrap();
+        let WorkloadSpec::Trace(t) = &h.workload else {
+            panic!("not a trace: {:?}", h.workload)
+        };
+        assert_eq!(t.format, Some(TraceFormat::Planetlab));
+        assert_eq!(t.select, TraceSelect::Busiest);
+        assert_eq!(
+            (t.gap, t.cpu_scale, t.repeat),
+            (GapPolicy::Hold, 1.0, false)
+        );
+        h.workload.validate().unwrap();
+        let bad =
+            toml::from_str::<Holder>(r#"workload = { kind = "trace", path = "x", colour = 1 }"#)
+                .unwrap_err();
+        assert!(bad.to_string().contains("colour"), "{bad}");
+        let bad = toml::from_str::<Holder>(
+            r#"workload = { kind = "trace", path = "x", format = "csv" }"#,
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("csv"), "{bad}");
+        let ids: Holder =
+            toml::from_str(r#"workload = { kind = "trace", path = "x", select = "ids" }"#).unwrap();
+        assert_eq!(ids.workload.validate().unwrap_err().path, "ids");
+    }
+
+    #[test]
+    fn trace_members_replay_their_own_series() {
+        let vm = |id: &str, cpu: Vec<f32>, mem: Option<Vec<f32>>| TraceVm {
+            trace_id: id.into(),
+            interval_s: 60,
+            cpu,
+            memory: mem,
+            vcpus: None,
+            memory_mib: None,
+        };
+        let mut src: Holder =
+            toml::from_str(r#"workload = { kind = "trace", path = "x", cpu_scale = 2.0 }"#)
+                .unwrap();
+        let WorkloadSpec::Trace(t) = &mut src.workload else {
+            unreachable!()
+        };
+        t.series = Some(std::sync::Arc::new(vec![
+            vm("a", vec![0.1, 0.2], None),
+            vm("b", vec![0.3, 0.4, 0.5], Some(vec![0.5, 0.6, 0.7])),
+        ]));
+        let spec = std::sync::Arc::new(src.workload);
+        let mut a = Workload::trace_member(spec.clone(), 0, Pcg32::new(1, 1));
+        let mut b = Workload::trace_member(spec, 1, Pcg32::new(2, 1));
+        let times = [0.0, 60.0, 120.0, 600.0];
+        let va: Vec<f64> = times.iter().map(|&t| a.sample(t)).collect();
+        let vb: Vec<f64> = times.iter().map(|&t| b.sample(t)).collect();
+        let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(p, q)| (p - q).abs() < 1e-6);
+        assert!(close(&va, &[0.2, 0.4, 0.4, 0.4]), "{va:?}");
+        assert!(close(&vb, &[0.6, 0.8, 1.0, 1.0]), "{vb:?}");
+        assert_eq!(a.resident_frac(0.0), None);
+        assert!((b.resident_frac(61.0).unwrap() - 0.6).abs() < 1e-6);
     }
 }

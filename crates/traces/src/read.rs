@@ -1,0 +1,417 @@
+//! Bounded-memory reading: files are read in chunks of whole lines, gzip is expanded on
+//! the fly under a bound, and each chunk is parsed by polars' CSV reader.
+
+use std::cmp::Ordering;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use polars_io::SerReader;
+use polars_io::csv::read::CsvReadOptions;
+
+use crate::TraceError;
+
+/// Bytes of text handed to polars at a time: large enough that its parallel parser
+/// pays off, small enough that reading a 1 GB file holds a few dozen MB.
+pub const CHUNK_BYTES: usize = 16 << 20;
+
+/// A compressed file may expand to at most this many times its size (at least
+/// [`MIN_EXPANDED_BYTES`]): real traces compress 4-10x, a decompression bomb 1000x.
+pub const MAX_EXPANSION_RATIO: u64 = 200;
+pub const MIN_EXPANDED_BYTES: u64 = 256 << 20;
+
+/// Compare names the way people number files: `2.csv` < `10.csv`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (dx, dy) = (&x[..n], &y[..m]);
+                let tx = dx.iter().skip_while(|&&c| c == b'0').count();
+                let ty = dy.iter().skip_while(|&&c| c == b'0').count();
+                let o = tx
+                    .cmp(&ty)
+                    .then_with(|| dx[n - tx..].cmp(&dy[m - ty..]))
+                    .then(n.cmp(&m));
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(p), Some(q)) => {
+                if p != q {
+                    return p.cmp(q);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
+/// The regular, non-hidden files of a directory in natural name order.
+pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| TraceError::io(dir, e))? {
+        let e = e.map_err(|e| TraceError::io(dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let p = e.path();
+        if p.is_file() {
+            files.push((name, p));
+        }
+    }
+    files.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The file's name without `.csv`, `.gz`: a VM's id in one-file-per-VM traces.
+pub fn stem(path: &Path) -> String {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for ext in [".gz", ".csv", ".txt"] {
+        if let Some(s) = name.strip_suffix(ext) {
+            name = s.to_string();
+        }
+    }
+    name
+}
+
+/// A reader over a file's text, gunzipping when it starts with the gzip magic bytes
+/// and refusing to expand past the bound.
+pub fn open_text(path: &Path) -> Result<Box<dyn Read>, TraceError> {
+    open_text_bounded(path, None)
+}
+
+/// [`open_text`] with an explicit bound on the expanded size (tests use a small one).
+pub fn open_text_bounded(path: &Path, limit: Option<u64>) -> Result<Box<dyn Read>, TraceError> {
+    let f = File::open(path).map_err(|e| TraceError::io(path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let magic = r.fill_buf().map_err(|e| TraceError::io(path, e))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        let limit =
+            limit.unwrap_or((len.saturating_mul(MAX_EXPANSION_RATIO)).max(MIN_EXPANDED_BYTES));
+        Ok(Box::new(Bounded {
+            inner: flate2::read::MultiGzDecoder::new(r),
+            left: limit,
+            limit,
+            compressed: len,
+        }))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+    compressed: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "expands beyond {} MiB ({}x its compressed {} bytes); refusing a possible \
+                 decompression bomb",
+                self.limit >> 20,
+                MAX_EXPANSION_RATIO,
+                self.compressed
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// The first line of a file (through gzip), without its line ending.
+pub fn first_line(path: &Path) -> Result<String, TraceError> {
+    let mut r = BufReader::new(open_text(path)?.take(1 << 20));
+    let mut buf = Vec::new();
+    r.read_until(b'\n', &mut buf)
+        .map_err(|e| TraceError::io(path, e))?;
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Receives a chunk of whole lines and the number of its first line.
+pub type LinesFn<'a> = dyn FnMut(&[u8], usize) -> Result<(), TraceError> + 'a;
+
+/// Call `f` with chunks of whole lines (each ending in `\n`) and the 1-based number of
+/// each chunk's first line, after skipping `skip_lines` header lines.
+pub fn for_each_chunk(
+    path: &Path,
+    skip_lines: usize,
+    f: &mut LinesFn<'_>,
+) -> Result<(), TraceError> {
+    let mut r = open_text(path)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 16));
+    let mut line = 1usize;
+    let mut to_skip = skip_lines;
+    let mut eof = false;
+    while !eof {
+        // Fill up to CHUNK_BYTES.
+        while buf.len() < CHUNK_BYTES {
+            let start = buf.len();
+            buf.resize(CHUNK_BYTES, 0);
+            let n = loop {
+                match r.read(&mut buf[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let e = match e.kind() {
+                            std::io::ErrorKind::InvalidInput
+                            | std::io::ErrorKind::InvalidData
+                            | std::io::ErrorKind::UnexpectedEof => TraceError::format(
+                                path,
+                                line,
+                                format!("corrupt compressed data: {e}"),
+                            ),
+                            _ => TraceError::io(path, e),
+                        };
+                        return Err(e);
+                    }
+                }
+            };
+            buf.truncate(start + n);
+            if n == 0 {
+                eof = true;
+                break;
+            }
+        }
+        let mut from = 0;
+        while to_skip > 0 {
+            match memchr(b'\n', &buf[from..]) {
+                Some(i) => {
+                    from += i + 1;
+                    line += 1;
+                    to_skip -= 1;
+                }
+                None => break,
+            }
+        }
+        let end = if eof {
+            if buf.len() > from && buf.last() != Some(&b'\n') {
+                buf.push(b'\n');
+            }
+            buf.len()
+        } else {
+            match buf[from..].iter().rposition(|&c| c == b'\n') {
+                Some(i) => from + i + 1,
+                None if to_skip > 0 => from,
+                None => {
+                    return Err(TraceError::format(
+                        path,
+                        line,
+                        format!(
+                            "line longer than {} MiB: not a trace file",
+                            CHUNK_BYTES >> 20
+                        ),
+                    ));
+                }
+            }
+        };
+        if end > from && to_skip == 0 {
+            f(&buf[from..end], line)?;
+            line += buf[from..end].iter().filter(|&&c| c == b'\n').count();
+        }
+        buf.drain(..end);
+    }
+    Ok(())
+}
+
+fn memchr(c: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|&x| x == c)
+}
+
+/// Parse header-less delimited text with a fixed schema (one dtype per field).
+pub fn parse_csv(bytes: &[u8], separator: u8, schema: Schema) -> PolarsResult<DataFrame> {
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(schema)))
+        .with_raise_if_empty(false)
+        .map_parse_options(|p| p.with_separator(separator))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+}
+
+/// After polars refused a chunk, find the first line `check` rejects, for an error
+/// that names the line. `check` gets the fields of a line and says what is wrong.
+pub fn locate(
+    path: &Path,
+    bytes: &[u8],
+    first_line: usize,
+    separator: u8,
+    check: &dyn Fn(&[&str]) -> Option<String>,
+    polars_error: &PolarsError,
+) -> TraceError {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    for (i, raw) in body.split(|&c| c == b'\n').enumerate() {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim_end_matches('\r');
+        let fields: Vec<&str> = text.split(separator as char).collect();
+        if let Some(msg) = check(&fields) {
+            return TraceError::format(
+                path,
+                first_line + i,
+                format!("{msg} in {:?}", crate::shorten(text)),
+            );
+        }
+    }
+    TraceError::format(
+        path,
+        first_line,
+        format!(
+            "polars could not read the lines from here: {}",
+            crate::shorten(&polars_error.to_string())
+        ),
+    )
+}
+
+/// A field check for [`locate`]: `want` fields, those at `numeric` parse as numbers
+/// (empty allowed where `empty_ok`).
+pub fn field_check(
+    want: usize,
+    numeric: &'static [usize],
+    empty_ok: bool,
+    names: &'static str,
+) -> impl Fn(&[&str]) -> Option<String> {
+    move |fields: &[&str]| {
+        if fields.len() != want {
+            return Some(format!(
+                "expected {want} fields ({names}), found {}",
+                fields.len()
+            ));
+        }
+        for &i in numeric {
+            let f = fields[i].trim();
+            if f.is_empty() && empty_ok {
+                continue;
+            }
+            if f.parse::<f64>().is_err() {
+                return Some(format!("field {} is not a number: {f:?}", i + 1));
+            }
+        }
+        None
+    }
+}
+
+/// A string column repeating `id` `n` times.
+pub fn repeat_id(id: &str, n: usize) -> Column {
+    StringChunked::full(crate::col::VM_ID.into(), id, n).into_column()
+}
+
+/// Seconds as Int64 from a Float64 column of Unix or relative seconds.
+pub fn seconds(c: &Column) -> PolarsResult<Column> {
+    let v: Int64Chunked = c
+        .f64()?
+        .iter()
+        .map(|o| o.map(|x| x.round() as i64))
+        .collect();
+    Ok(v.with_name(crate::col::TIMESTAMP.into()).into_column())
+}
+
+/// Rename a column to a canonical name.
+pub fn named(c: &Column, name: &str) -> Column {
+    let mut c = c.clone();
+    c.rename(name.into());
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_numbers_files() {
+        let mut v = vec![
+            "10.csv",
+            "2.csv",
+            "1.csv",
+            "a",
+            "file-10-of-12",
+            "file-9-of-12",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "1.csv",
+                "2.csv",
+                "10.csv",
+                "a",
+                "file-9-of-12",
+                "file-10-of-12"
+            ]
+        );
+    }
+
+    #[test]
+    fn chunks_are_whole_lines_with_their_numbers() {
+        let dir = std::env::temp_dir().join(format!("scalelab-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.csv");
+        let mut text = String::from("header\n");
+        for i in 0..(CHUNK_BYTES / 8) {
+            text.push_str(&format!("{i:07}\n"));
+        }
+        text.push_str("last-without-newline");
+        std::fs::write(&p, &text).unwrap();
+        let mut lines = 0;
+        let mut starts = Vec::new();
+        for_each_chunk(&p, 1, &mut |b, first| {
+            assert_eq!(b.last(), Some(&b'\n'));
+            starts.push(first);
+            assert_eq!(first, 2 + lines);
+            lines += b.iter().filter(|&&c| c == b'\n').count();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, CHUNK_BYTES / 8 + 1);
+        assert!(starts.len() >= 2, "{starts:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn gzip_bombs_are_refused() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("scalelab-bomb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bomb.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = b"0\n".repeat(1 << 19);
+        for _ in 0..4 {
+            enc.write_all(&zeros).unwrap();
+        }
+        std::fs::write(&p, enc.finish().unwrap()).unwrap();
+        // 4 MiB from a few KB: past a 1 MiB bound.
+        let mut r = open_text_bounded(&p, Some(1 << 20)).unwrap();
+        let err = std::io::copy(&mut r, &mut std::io::sink()).unwrap_err();
+        assert!(err.to_string().contains("decompression bomb"), "{err}");
+        // Within the default bound the same file reads whole, line by line.
+        let mut lines = 0;
+        for_each_chunk(&p, 0, &mut |b, _| {
+            lines += b.iter().filter(|&&c| c == b'\n').count();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, 4 << 19);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
