@@ -7,4 +7,5 @@ mod replay;
 mod run;
 mod store;
 mod sweep;
+mod trace;
 mod util;

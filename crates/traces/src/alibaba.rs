@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{TraceError, col};
+use crate::{Chunk, ChunkFn, TraceError, col};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -32,11 +32,8 @@ fn valid(v: Option<f64>) -> Option<f64> {
     v.filter(|&x| x != -1.0 && x != 101.0)
 }
 
-pub fn scan(
-    files: &[PathBuf],
-    table: Table,
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+pub fn scan(files: &[PathBuf], table: Table, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
+    let mut dict = read::Dict::default();
     let (n, id_at, t_at, cpu_at, names): (usize, usize, usize, usize, &'static str) = match table {
         Table::Machine => (
             9,
@@ -96,7 +93,7 @@ pub fn scan(
                     DataFrame::new(
                         df.height(),
                         vec![
-                            read::named(df.column(&id)?, col::VM_ID),
+                            dict.encode(df.column(&id)?)?,
                             read::seconds(df.column(&t)?)?,
                             cpu.with_name(col::CPU.into()).into_column(),
                             mem.with_name(col::MEMORY.into()).into_column(),
@@ -104,7 +101,10 @@ pub fn scan(
                     )
                 })
                 .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-            f(&df)
+            f(&Chunk {
+                df,
+                names: &dict.names,
+            })
         })?;
     }
     Ok(())

@@ -19,12 +19,10 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{Shape, TraceError, col};
+use crate::{Chunk, ChunkFn, Shape, TraceError, col};
 
-pub fn scan(
-    files: &[PathBuf],
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
+    let mut dict = read::Dict::default();
     let check = field_check(
         5,
         &[0, 2, 3, 4],
@@ -53,14 +51,17 @@ pub fn scan(
                     DataFrame::new(
                         n,
                         vec![
-                            df.column(col::VM_ID)?.clone(),
+                            dict.encode(df.column(col::VM_ID)?)?,
                             read::seconds(df.column("t")?)?,
                             df.column(col::CPU)?.clone(),
                         ],
                     )
                 })
                 .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-            f(&df)
+            f(&Chunk {
+                df,
+                names: &dict.names,
+            })
         })?;
     }
     Ok(())

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{Shape, TraceError, col};
+use crate::{Chunk, ChunkFn, Shape, TraceError, col};
 
 const NAMES: &str = "timestamp; cores; capacity MHz; usage MHz; usage %; memory provisioned KB; \
                      memory usage KB; disk read; disk write; net in; net out";
@@ -47,15 +47,12 @@ fn check_header(path: &std::path::Path) -> Result<(), TraceError> {
     }
 }
 
-pub fn scan(
-    files: &[PathBuf],
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
+    let names: Vec<String> = files.iter().map(|p| read::stem(p)).collect();
     let check = field_check(11, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false, NAMES);
     let mut clean = Vec::new();
-    for path in files {
+    for (code, path) in files.iter().enumerate() {
         check_header(path)?;
-        let id = read::stem(path);
         read::for_each_chunk(path, 1, &mut |bytes, first_line| {
             clean.clear();
             clean.extend(bytes.iter().copied().filter(|&c| c != b'\t'));
@@ -67,14 +64,18 @@ pub fn scan(
                     Ok(df)
                 })
                 .map_err(|e| read::locate(path, &clean, first_line, b';', &check, &e))?;
-            let out = canonical(&id, &df).map_err(|e| TraceError::invalid(path, e.to_string()))?;
-            f(&out)
+            let df = canonical(code as u32, &df)
+                .map_err(|e| TraceError::invalid(path, e.to_string()))?;
+            f(&Chunk {
+                df,
+                names: &names[..=code],
+            })
         })?;
     }
     Ok(())
 }
 
-fn canonical(id: &str, df: &DataFrame) -> PolarsResult<DataFrame> {
+fn canonical(code: u32, df: &DataFrame) -> PolarsResult<DataFrame> {
     let n = df.height();
     let ts: Int64Chunked = df
         .column("c0")?
@@ -100,7 +101,7 @@ fn canonical(id: &str, df: &DataFrame) -> PolarsResult<DataFrame> {
     DataFrame::new(
         n,
         vec![
-            read::repeat_id(id, n),
+            read::same_vm(code, n),
             ts.with_name(col::TIMESTAMP.into()).into_column(),
             read::named(df.column("c4")?, col::CPU),
             mem.with_name(col::MEMORY.into()).into_column(),

@@ -40,14 +40,23 @@ pub fn convert<W: Write>(src: &Source, out: W, format: OutFormat) -> Result<u64,
     let mut writer: Option<Writer<W>> = None;
     let mut schema: Option<Schema> = None;
     let mut rows = 0u64;
-    src.scan(&mut |df| {
-        let mut df = df
-            .select(
-                [col::VM_ID, col::TIMESTAMP, col::CPU]
-                    .into_iter()
-                    .chain(df.column(col::MEMORY).is_ok().then_some(col::MEMORY)),
-            )
-            .map_err(bad)?;
+    src.scan(&mut |chunk| {
+        let names = chunk.names;
+        let ids: StringChunked = chunk
+            .df
+            .column(col::VM)
+            .and_then(|c| c.u32().cloned())
+            .map_err(bad)?
+            .iter()
+            .map(|c| c.map(|c| names[c as usize].as_str()))
+            .collect();
+        let mut cols = vec![ids.with_name(col::VM_ID.into()).into_column()];
+        for name in [col::TIMESTAMP, col::CPU, col::MEMORY] {
+            if let Ok(c) = chunk.df.column(name) {
+                cols.push(c.clone());
+            }
+        }
+        let mut df = DataFrame::new(chunk.df.height(), cols).map_err(bad)?;
         // Readers build some columns in one piece and polars parses others in
         // parallel pieces; the writers need them aligned.
         df.align_chunks();

@@ -17,23 +17,21 @@ use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;
 
 use crate::read;
-use crate::{TraceError, col};
+use crate::{Chunk, ChunkFn, TraceError, col};
 
 /// Rows per Parquet slice: bounds memory like [`read::CHUNK_BYTES`] does for text.
 const PARQUET_ROWS: usize = 1 << 20;
 
-pub fn scan(
-    files: &[PathBuf],
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
+    let mut dict = read::Dict::default();
     for path in files {
         let is_parquet = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
         if is_parquet {
-            scan_parquet(path, f)?;
+            scan_parquet(path, &mut dict, f)?;
         } else {
-            scan_csv(path, f)?;
+            scan_csv(path, &mut dict, f)?;
         }
     }
     Ok(())
@@ -72,10 +70,7 @@ fn layout(path: &Path, header: &str) -> Result<Layout, TraceError> {
     })
 }
 
-fn scan_csv(
-    path: &Path,
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+fn scan_csv(path: &Path, dict: &mut read::Dict, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
     let header = read::first_line(path)?;
     let l = layout(path, &header)?;
     let n = l.names.len();
@@ -122,7 +117,7 @@ fn scan_csv(
                     polars_bail!(ComputeError: "missing vm_id or timestamp");
                 }
                 let mut cols = vec![
-                    read::named(c(l.vm)?, col::VM_ID),
+                    dict.encode(c(l.vm)?)?,
                     read::seconds(c(l.t)?)?,
                     read::named(c(l.cpu)?, col::CPU),
                 ];
@@ -132,14 +127,14 @@ fn scan_csv(
                 DataFrame::new(df.height(), cols)
             })
             .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-        f(&df)
+        f(&Chunk {
+            df,
+            names: &dict.names,
+        })
     })
 }
 
-fn scan_parquet(
-    path: &Path,
-    f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-) -> Result<(), TraceError> {
+fn scan_parquet(path: &Path, dict: &mut read::Dict, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
     let open = || std::fs::File::open(path).map_err(|e| TraceError::io(path, e));
     let bad =
         |e: PolarsError| TraceError::invalid(path, format!("not a readable Parquet file: {e}"));
@@ -165,15 +160,18 @@ fn scan_parquet(
             .with_slice(Some((at, len)))
             .finish()
             .map_err(bad)?;
-        let out = canonical(&df, &columns)
+        let out = canonical(&df, &columns, dict)
             .map_err(|e| TraceError::invalid(path, format!("rows {}-{}: {e}", at + 1, at + len)))?;
-        f(&out)?;
+        f(&Chunk {
+            df: out,
+            names: &dict.names,
+        })?;
         at += len;
     }
     Ok(())
 }
 
-fn canonical(df: &DataFrame, columns: &[String]) -> PolarsResult<DataFrame> {
+fn canonical(df: &DataFrame, columns: &[String], dict: &mut read::Dict) -> PolarsResult<DataFrame> {
     let vm = df.column(&columns[0])?.cast(&DataType::String)?;
     let t = df.column(&columns[1])?;
     let t = match t.dtype() {
@@ -197,7 +195,7 @@ fn canonical(df: &DataFrame, columns: &[String]) -> PolarsResult<DataFrame> {
         polars_bail!(ComputeError: "missing vm_id or timestamp");
     }
     let mut cols = vec![
-        read::named(&vm, col::VM_ID),
+        dict.encode(&vm)?,
         read::named(&t, col::TIMESTAMP),
         read::named(&df.column(&columns[2])?.cast(&DataType::Float64)?, col::CPU),
     ];

@@ -5,57 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::{Source, TraceError, col};
-
-type FnvMap<K, V> =
-    std::collections::HashMap<K, V, BuildHasherDefault<scalelab_engine::cluster::Fnv>>;
-
-/// VM ids to dense indexes; consecutive rows of one VM (one-file-per-VM traces,
-/// machine-sorted tables) skip the hash lookup.
-#[derive(Debug, Default)]
-pub struct VmIndex {
-    map: FnvMap<String, u32>,
-    pub names: Vec<String>,
-    last: Option<u32>,
-}
-
-impl VmIndex {
-    pub fn index(&mut self, id: &str) -> u32 {
-        if let Some(k) = self.last
-            && self.names[k as usize] == id
-        {
-            return k;
-        }
-        let k = match self.map.get(id) {
-            Some(&k) => k,
-            None => {
-                let k = self.names.len() as u32;
-                self.map.insert(id.to_string(), k);
-                self.names.push(id.to_string());
-                k
-            }
-        };
-        self.last = Some(k);
-        k
-    }
-
-    pub fn get(&self, id: &str) -> Option<u32> {
-        self.map.get(id).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-}
+use crate::{Chunk, Source, TraceError, col};
 
 /// Percent values in 0.01 % bins: exact percentiles to 0.01 % in 80 KB.
 #[derive(Debug, Clone)]
@@ -160,16 +114,20 @@ struct VmAcc {
 /// Gap lengths above this many seconds share one histogram bin (their exact maximum is
 /// kept separately), so the histogram stays bounded whatever the timestamps.
 const MAX_DELTA_KEY: i64 = 7 * 86_400;
+const SHORT_DELTAS: usize = 86_400;
 
 /// Streaming accumulator behind [`inspect`].
 #[derive(Debug, Default)]
 pub struct Inspector {
-    vms: VmIndex,
+    names: Vec<String>,
     acc: Vec<VmAcc>,
     rows: u64,
     start: Option<i64>,
     end: Option<i64>,
-    deltas: BTreeMap<i64, u64>,
+    /// Gaps between a VM's readings up to a day, counted by the second; longer ones in
+    /// `long_deltas` (bounded by [`MAX_DELTA_KEY`]).
+    deltas: Vec<u64>,
+    long_deltas: BTreeMap<i64, u64>,
     longest: i64,
     cpu: Histogram,
     mem: Histogram,
@@ -181,8 +139,17 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    pub fn add(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        let ids = df.column(col::VM_ID)?.str()?;
+    pub fn add(&mut self, chunk: &Chunk<'_>) -> PolarsResult<()> {
+        let df = &chunk.df;
+        if self.names.len() < chunk.names.len() {
+            self.names
+                .extend_from_slice(&chunk.names[self.names.len()..]);
+            self.acc.resize(chunk.names.len(), VmAcc::default());
+        }
+        if self.deltas.is_empty() {
+            self.deltas = vec![0; SHORT_DELTAS];
+        }
+        let ids = df.column(col::VM)?.u32()?;
         let ts = df.column(col::TIMESTAMP)?.i64()?;
         let cpu = df.column(col::CPU)?.f64()?;
         let mem = match df.column(col::MEMORY) {
@@ -193,14 +160,11 @@ impl Inspector {
         let mut mem_iter = mem.map(|m| m.iter());
         for ((id, t), c) in ids.iter().zip(ts.iter()).zip(cpu.iter()) {
             let m = mem_iter.as_mut().and_then(|it| it.next()).flatten();
-            let (Some(id), Some(t)) = (id, t) else {
+            let (Some(k), Some(t)) = (id, t) else {
                 continue;
             };
             self.rows += 1;
-            let k = self.vms.index(id) as usize;
-            if k == self.acc.len() {
-                self.acc.push(VmAcc::default());
-            }
+            let k = k as usize;
             self.start = Some(self.start.map_or(t, |s| s.min(t)));
             self.end = Some(self.end.map_or(t, |e| e.max(t)));
             let a = &mut self.acc[k];
@@ -211,7 +175,11 @@ impl Inspector {
                 } else if d == 0 {
                     self.duplicates += 1;
                 } else {
-                    *self.deltas.entry(d.min(MAX_DELTA_KEY)).or_insert(0) += 1;
+                    if (d as usize) < SHORT_DELTAS {
+                        self.deltas[d as usize] += 1;
+                    } else {
+                        *self.long_deltas.entry(d.min(MAX_DELTA_KEY)).or_insert(0) += 1;
+                    }
                     a.max_delta = a.max_delta.max(d);
                     self.longest = self.longest.max(d);
                 }
@@ -239,8 +207,23 @@ impl Inspector {
     pub fn interval_s(&self) -> Option<i64> {
         self.deltas
             .iter()
-            .max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d)))
-            .map(|(d, _)| *d)
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, n)| (d as i64, *n))
+            .chain(self.long_deltas.iter().map(|(d, n)| (*d, *n)))
+            .max_by_key(|(d, n)| (*n, std::cmp::Reverse(*d)))
+            .map(|(d, _)| d)
+    }
+
+    /// Readings more than `limit` seconds after their VM's previous one.
+    fn gaps_above(&self, limit: i64) -> u64 {
+        let short: u64 = self.deltas.iter().skip((limit + 1).max(0) as usize).sum();
+        short
+            + self
+                .long_deltas
+                .range(limit + 1..)
+                .map(|(_, n)| n)
+                .sum::<u64>()
     }
 
     /// First and last reading of the whole trace.
@@ -248,8 +231,9 @@ impl Inspector {
         self.start.zip(self.end)
     }
 
-    pub fn vms(&self) -> &VmIndex {
-        &self.vms
+    /// Every VM id of the trace, by code.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// First and last reading of VM `k` (an index of [`Self::vms`]).
@@ -264,7 +248,7 @@ impl Inspector {
             Some(i) => {
                 let limit = i + i / 2;
                 (
-                    self.deltas.range(limit + 1..).map(|(_, n)| n).sum::<u64>(),
+                    self.gaps_above(limit),
                     self.acc.iter().filter(|a| a.max_delta > limit).count() as u64,
                 )
             }
@@ -275,7 +259,7 @@ impl Inspector {
             format: source.format.as_str().to_string(),
             files: source.files.len() as u64,
             bytes: source.bytes(),
-            vms: self.vms.len() as u64,
+            vms: self.acc.iter().filter(|a| a.last_t.is_some()).count() as u64,
             rows: self.rows,
             start_s: self.start,
             end_s: self.end,
@@ -327,8 +311,8 @@ pub struct Report {
 /// Read a whole trace once and summarize it.
 pub fn inspect(source: &Source) -> Result<Report, TraceError> {
     let mut ins = Inspector::default();
-    source.scan(&mut |df| {
-        ins.add(df)
+    source.scan(&mut |chunk| {
+        ins.add(chunk)
             .map_err(|e| TraceError::invalid(&source.path, e.to_string()))
     })?;
     Ok(ins.finish(source))

@@ -5,7 +5,7 @@
 //!
 //! | column      | type    | meaning                                              |
 //! |-------------|---------|------------------------------------------------------|
-//! | `vm_id`     | String  | the VM's id in the trace                             |
+//! | `vm`        | UInt32  | the VM: an index into [`Chunk::names`]               |
 //! | `timestamp` | Int64   | seconds (the trace's own epoch)                      |
 //! | `cpu`       | Float64 | percent of the VM's CPUs; null = invalid or missing  |
 //! | `memory`    | Float64 | percent of the VM's memory (only when the trace has it) |
@@ -33,6 +33,21 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
 pub use scalelab_sim::workload::TraceFormat;
+
+/// One chunk of a trace in canonical form. VM ids are dictionary-coded: strings cost
+/// a copy and a hash per row, and one-file-per-VM traces know the VM per file.
+#[derive(Debug)]
+pub struct Chunk<'a> {
+    /// Columns `vm` (UInt32), `timestamp` (Int64, s), `cpu` (Float64, %) and, when the
+    /// trace has it, `memory` (Float64, %).
+    pub df: DataFrame,
+    /// Every VM id seen so far, by code. Codes never change during a scan, and every
+    /// scan of the same trace gives the same codes.
+    pub names: &'a [String],
+}
+
+/// The consumer of a scan.
+pub type ChunkFn<'a> = dyn FnMut(&Chunk<'_>) -> Result<(), TraceError> + 'a;
 
 /// Where each public dataset can be downloaded, for messages about missing data.
 pub fn download_hint(format: Option<TraceFormat>) -> &'static str {
@@ -128,10 +143,7 @@ impl Source {
     }
 
     /// Stream the trace in canonical chunks (see the crate docs), in a fixed order.
-    pub fn scan(
-        &self,
-        f: &mut dyn FnMut(&DataFrame) -> Result<(), TraceError>,
-    ) -> Result<(), TraceError> {
+    pub fn scan(&self, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
         match self.format {
             TraceFormat::Planetlab => planetlab::scan(&self.files, f),
             TraceFormat::Bitbrains => bitbrains::scan(&self.files, f),
@@ -243,6 +255,9 @@ pub(crate) fn shorten(s: &str) -> String {
 
 /// Canonical column names.
 pub mod col {
+    /// The code column of [`crate::Chunk`].
+    pub const VM: &str = "vm";
+    /// The id column of the generic format.
     pub const VM_ID: &str = "vm_id";
     pub const TIMESTAMP: &str = "timestamp";
     pub const CPU: &str = "cpu";

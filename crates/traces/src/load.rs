@@ -18,7 +18,7 @@ use scalelab_sim::workload::{GapPolicy, TraceSelect, TraceSource, TraceVm, Workl
 use crate::inspect::{Inspector, Quality};
 use crate::read::natural_cmp;
 use crate::resample::{Grid, Reading, resample};
-use crate::{Shape, TraceError, TraceFormat, col};
+use crate::{Chunk, Shape, TraceError, TraceFormat, col};
 
 /// What loading one group did, for the run's output.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,12 +135,13 @@ fn err(path: &Path, e: PolarsError) -> TraceError {
     TraceError::invalid(path, e.to_string())
 }
 
-/// Iterate a canonical chunk's rows as (vm, t, cpu, memory).
+/// Iterate a canonical chunk's rows as (vm code, t, cpu, memory).
 fn rows(
-    df: &DataFrame,
-    mut f: impl FnMut(&str, i64, Option<f64>, Option<f64>),
+    chunk: &Chunk<'_>,
+    mut f: impl FnMut(usize, i64, Option<f64>, Option<f64>),
 ) -> PolarsResult<()> {
-    let ids = df.column(col::VM_ID)?.str()?;
+    let df = &chunk.df;
+    let ids = df.column(col::VM)?.u32()?;
     let ts = df.column(col::TIMESTAMP)?.i64()?;
     let cpu = df.column(col::CPU)?.f64()?;
     let mut mem = match df.column(col::MEMORY) {
@@ -150,7 +151,7 @@ fn rows(
     for ((id, t), c) in ids.iter().zip(ts.iter()).zip(cpu.iter()) {
         let m = mem.as_mut().and_then(|m| m.next()).flatten();
         if let (Some(id), Some(t)) = (id, t) {
-            f(id, t, c, m);
+            f(id as usize, t, c, m);
         }
     }
     Ok(())
@@ -170,7 +171,7 @@ fn load_group(
 
     // Pass 1: span, VMs, interval.
     let mut ins = Inspector::default();
-    src.scan(&mut |df| ins.add(df).map_err(|e| err(&path, e)))?;
+    src.scan(&mut |chunk| ins.add(chunk).map_err(|e| err(&path, e)))?;
     let Some((first, last)) = ins.span_s() else {
         return Err(invalid("the trace has no readings".into()));
     };
@@ -203,7 +204,7 @@ fn load_group(
         cells,
         trace_interval_s: interval,
     };
-    let names = &ins.vms().names;
+    let names = ins.names();
     let mut candidates: Vec<usize> = (0..names.len())
         .filter(|&k| {
             let (a, b) = ins.vm_span_s(k);
@@ -217,16 +218,21 @@ fn load_group(
     let mut dropped = 0;
     let mut means: HashMap<usize, f64> = HashMap::new();
     if t.select == TraceSelect::Busiest || t.gap == GapPolicy::Drop {
-        let want: HashMap<&str, usize> =
-            candidates.iter().map(|&k| (names[k].as_str(), k)).collect();
+        // Codes are the same on every scan of a trace, so they index directly.
+        let mut want = vec![false; names.len()];
+        for &k in &candidates {
+            want[k] = true;
+        }
         let mut acc: HashMap<usize, (f64, u64, Vec<Reading>)> = HashMap::new();
         let check_gaps = t.gap == GapPolicy::Drop;
-        src.scan(&mut |df| {
-            rows(df, |id, ts, c, _| {
-                if ts < start - 2 * interval || ts >= end + 2 * interval {
+        src.scan(&mut |chunk| {
+            rows(chunk, |k, ts, c, _| {
+                if ts < start - 2 * interval
+                    || ts >= end + 2 * interval
+                    || !want.get(k).copied().unwrap_or(false)
+                {
                     return;
                 }
-                let Some(&k) = want.get(id) else { return };
                 let e = acc.entry(k).or_default();
                 if let Some(c) = c.filter(|c| c.is_finite())
                     && ts >= start
@@ -298,17 +304,22 @@ fn load_group(
             c
         }
         TraceSelect::Ids => {
+            let by_name: HashMap<&str, usize> = names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| (n.as_str(), k))
+                .collect();
             let mut c = Vec::new();
             for id in &t.ids {
-                let Some(k) = ins.vms().get(id) else {
+                let Some(&k) = by_name.get(id.as_str()) else {
                     return Err(invalid(format!("VM {id:?} is not in the trace")));
                 };
-                if !candidates.contains(&(k as usize)) {
+                if !candidates.contains(&k) {
                     return Err(invalid(format!(
                         "VM {id:?} has no usable readings in the window"
                     )));
                 }
-                c.push(k as usize);
+                c.push(k);
             }
             c
         }
@@ -320,22 +331,23 @@ fn load_group(
     }
 
     // Pass 3: the chosen VMs' readings around the window.
-    let slot: HashMap<&str, usize> = chosen
-        .iter()
-        .enumerate()
-        .map(|(i, &k)| (names[k].as_str(), i))
-        .collect();
+    let mut slot: Vec<Option<usize>> = vec![None; names.len()];
+    for (i, &k) in chosen.iter().enumerate() {
+        slot[k] = Some(i);
+    }
     let mut cpu: Vec<Vec<Reading>> = vec![Vec::new(); chosen.len()];
     let mut mem: Vec<Vec<Reading>> = vec![Vec::new(); chosen.len()];
     let (mut cpu_q, mut mem_q) = (Quality::default(), Quality::default());
     let mut has_memory = false;
-    src.scan(&mut |df| {
-        has_memory |= df.column(col::MEMORY).is_ok();
-        rows(df, |id, ts, c, m| {
+    src.scan(&mut |chunk| {
+        has_memory |= chunk.df.column(col::MEMORY).is_ok();
+        rows(chunk, |k, ts, c, m| {
             if ts < start - 2 * interval || ts >= end + 2 * interval {
                 return;
             }
-            let Some(&i) = slot.get(id) else { return };
+            let Some(i) = slot.get(k).copied().flatten() else {
+                return;
+            };
             let in_window = ts >= start && ts < end;
             let mut q = Quality::default();
             let c = q.take(c);

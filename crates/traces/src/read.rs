@@ -138,6 +138,24 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
+/// A whole small file in one read (size from its metadata), refusing files above
+/// `max` bytes. Thousands of tiny trace files make the per-file cost matter.
+pub fn read_small(path: &Path, max: u64) -> Result<Vec<u8>, TraceError> {
+    let f = File::open(path).map_err(|e| TraceError::io(path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max {
+        return Err(TraceError::invalid(
+            path,
+            format!("{len} bytes, above the {max} this format allows for one file"),
+        ));
+    }
+    let mut buf = Vec::with_capacity(len as usize + 1);
+    f.take(max + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| TraceError::io(path, e))?;
+    Ok(buf)
+}
+
 /// The first line of a file (through gzip), without its line ending.
 pub fn first_line(path: &Path) -> Result<String, TraceError> {
     let mut r = BufReader::new(open_text(path)?.take(1 << 20));
@@ -312,9 +330,57 @@ pub fn field_check(
     }
 }
 
-/// A string column repeating `id` `n` times.
-pub fn repeat_id(id: &str, n: usize) -> Column {
-    StringChunked::full(crate::col::VM_ID.into(), id, n).into_column()
+type FnvMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<scalelab_engine::cluster::Fnv>>;
+
+/// VM ids to dense codes in order of first appearance. Consecutive rows of one VM
+/// (machine-sorted tables) skip the hash lookup.
+#[derive(Debug, Default)]
+pub struct Dict {
+    map: FnvMap<String, u32>,
+    pub names: Vec<String>,
+    last: Option<u32>,
+}
+
+impl Dict {
+    pub fn code(&mut self, id: &str) -> u32 {
+        if let Some(k) = self.last
+            && self.names[k as usize] == id
+        {
+            return k;
+        }
+        let k = match self.map.get(id) {
+            Some(&k) => k,
+            None => {
+                let k = self.names.len() as u32;
+                self.map.insert(id.to_string(), k);
+                self.names.push(id.to_string());
+                k
+            }
+        };
+        self.last = Some(k);
+        k
+    }
+
+    /// Codes of a string column without nulls (readers check for them first).
+    pub fn encode(&mut self, ids: &Column) -> PolarsResult<Column> {
+        let v: Vec<u32> = ids
+            .str()?
+            .iter()
+            .map(|id| self.code(id.unwrap_or("")))
+            .collect();
+        Ok(codes(v))
+    }
+}
+
+/// The `vm` column from codes.
+pub fn codes(v: Vec<u32>) -> Column {
+    UInt32Chunked::from_vec(crate::col::VM.into(), v).into_column()
+}
+
+/// The `vm` column for `n` rows of one VM.
+pub fn same_vm(code: u32, n: usize) -> Column {
+    codes(vec![code; n])
 }
 
 /// Seconds as Int64 from a Float64 column of Unix or relative seconds.
