@@ -284,10 +284,13 @@ impl SweepSpec {
                 &format!("{at}.range"),
                 || format!("must be [low, high] with low <= high, got [{lo}, {hi}]"),
             )?;
-            let n = ((hi - lo) / step + 1e-9).floor() as usize + 1;
-            ensure(n <= 10_000, &format!("{at}.step"), || {
-                format!("gives {n} values; at most 10000")
+            // Counted in f64 first: a tiny step over a wide range must be refused, not
+            // overflow.
+            let count = ((hi - lo) / step + 1e-9).floor() + 1.0;
+            ensure(count <= 10_000.0, &format!("{at}.step"), || {
+                format!("gives {count:.0} values; at most 10000")
             })?;
+            let n = count as usize;
             // Rounded so 0.1 steps give 0.7, not 0.7000000000000001.
             return Ok((0..n)
                 .map(|i| Value::from(((lo + step * i as f64) * 1e9).round() / 1e9))
@@ -295,8 +298,8 @@ impl SweepSpec {
         }
         let [lo, hi] = p.random.unwrap_or([0.0, 0.0]);
         let n = p.samples.unwrap_or(0);
-        ensure(n >= 1, &format!("{at}.samples"), || {
-            "must be at least 1".into()
+        ensure((1..=10_000).contains(&n), &format!("{at}.samples"), || {
+            format!("must be between 1 and 10000, got {n}")
         })?;
         ensure(
             lo.is_finite() && hi.is_finite() && lo <= hi,

@@ -53,20 +53,9 @@ fn read_record(path: &Path) -> Result<RunRecord> {
 fn parse_record(text: &str, what: &str) -> Result<RunRecord> {
     let record: RunRecord = scalelab_engine::input::from_json_str(text)
         .with_context(|| format!("{what}: not a scalelab run record"))?;
-    if record.format != scalelab_sim::record::FORMAT {
-        bail!(
-            "{what}: format is {:?}, expected {:?}",
-            record.format,
-            scalelab_sim::record::FORMAT
-        );
-    }
-    if record.version > scalelab_sim::record::VERSION {
-        bail!(
-            "{what}: run record version {} is newer than this scalelab reads ({})",
-            record.version,
-            scalelab_sim::record::VERSION
-        );
-    }
+    record
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     Ok(record)
 }
 

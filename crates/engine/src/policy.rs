@@ -440,19 +440,44 @@ impl MigrationConfig {
                 )
             },
         )?;
-        for (name, v) in [
-            ("validation_timeout_s", self.validation_timeout_s),
-            ("verification_timeout_s", self.verification_timeout_s),
-            ("cleanup_timeout_s", self.cleanup_timeout_s),
-            ("min_step_timeout_s", self.min_step_timeout_s),
-            ("max_unresponsive_ms", self.max_unresponsive_ms),
+        // Upper bounds keep plan arithmetic (sums of step timeouts in ms) far from
+        // overflow; a week is beyond any real migration step.
+        const WEEK_S: u64 = 7 * 86_400;
+        for (name, v, max) in [
+            ("downtime_target_ms", self.downtime_target_ms, WEEK_S * 1000),
+            (
+                "max_estimated_downtime_ms",
+                self.max_estimated_downtime_ms,
+                WEEK_S * 1000,
+            ),
+            ("validation_timeout_s", self.validation_timeout_s, WEEK_S),
+            (
+                "verification_timeout_s",
+                self.verification_timeout_s,
+                WEEK_S,
+            ),
+            ("cleanup_timeout_s", self.cleanup_timeout_s, WEEK_S),
+            ("min_step_timeout_s", self.min_step_timeout_s, WEEK_S),
+            (
+                "max_unresponsive_ms",
+                self.max_unresponsive_ms,
+                WEEK_S * 1000,
+            ),
         ] {
-            ensure(v >= 1, name, || "must be at least 1".to_string())?;
+            ensure((1..=max).contains(&v), name, || {
+                format!("must be between 1 and {max} (a week), got {v}")
+            })?;
         }
         ensure(
-            self.timeout_safety_factor.is_finite() && self.timeout_safety_factor >= 1.0,
+            self.timeout_safety_factor.is_finite()
+                && (1.0..=100.0).contains(&self.timeout_safety_factor),
             "timeout_safety_factor",
-            || format!("must be at least 1, got {}", self.timeout_safety_factor),
+            || {
+                format!(
+                    "must be between 1 and 100, got {}",
+                    self.timeout_safety_factor
+                )
+            },
         )?;
         check_range("min_improvement_pct", self.min_improvement_pct, 0.0, 100.0)?;
         check_range(

@@ -52,6 +52,128 @@ pub struct RunRecord {
     pub invariant_violations: Vec<String>,
 }
 
+impl RunRecord {
+    /// Check what readers index by: a record from a file or a database is user input,
+    /// and the TUI and reports must not index past a list or divide by a zero interval.
+    /// Says what is wrong with the first bad field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != FORMAT {
+            return Err(format!("format is {:?}, expected {FORMAT:?}", self.format));
+        }
+        if self.version > VERSION {
+            return Err(format!(
+                "run record version {} is newer than this scalelab reads ({VERSION})",
+                self.version
+            ));
+        }
+        let s = &self.scenario;
+        for (name, v) in [
+            ("scenario.control_interval_ms", s.control_interval_ms),
+            ("scenario.sample_interval_ms", s.sample_interval_ms),
+            ("scenario.record_interval_ms", s.record_interval_ms),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be > 0"));
+            }
+        }
+        let (nodes, vms, migs) = (
+            self.nodes.len() as u64,
+            self.vms.len() as u64,
+            self.migrations.len() as u64,
+        );
+        let idx = |what: &str, i: u64, n: u64| {
+            if i < n {
+                Ok(())
+            } else {
+                Err(format!("{what} = {i} refers past the {n} listed"))
+            }
+        };
+        let finite = |what: &str, v: f64| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{what} is not a finite number"))
+            }
+        };
+        for (k, n) in self.nodes.iter().enumerate() {
+            finite(&format!("nodes[{k}].cores"), n.cores)?;
+        }
+        for (k, m) in self.migrations.iter().enumerate() {
+            let at = |f: &str| format!("migrations[{k}].{f}");
+            idx(&at("vm"), m.vm as u64, vms)?;
+            idx(&at("source"), m.source as u64, nodes)?;
+            idx(&at("target"), m.target as u64, nodes)?;
+            finite(&at("expected_utilization"), m.expected_utilization)?;
+            finite(&at("source_before"), m.source_before)?;
+            finite(&at("data_sent_mib"), m.data_sent_mib)?;
+            for v in [m.actual_utilization, m.source_after].into_iter().flatten() {
+                finite(&at("actual_utilization"), v)?;
+            }
+            if m.ended_ms.is_some_and(|e| e < m.started_ms) {
+                return Err(format!("{} ends before it starts", at("ended_ms")));
+            }
+        }
+        let sorted = |what: &str, ts: &mut dyn Iterator<Item = u64>| {
+            let mut last = 0;
+            for (k, t) in ts.enumerate() {
+                if t < last {
+                    return Err(format!("{what}[{k}] goes back in time"));
+                }
+                last = t;
+            }
+            Ok(())
+        };
+        for (k, d) in self.decisions.iter().enumerate() {
+            idx(&format!("decisions[{k}].vm"), d.vm as u64, vms)?;
+            if let Some(m) = d.migration {
+                idx(&format!("decisions[{k}].migration"), m as u64, migs)?;
+            }
+        }
+        sorted("decisions", &mut self.decisions.iter().map(|d| d.t_ms))?;
+        for (k, e) in self.events.iter().enumerate() {
+            let at = |f: &str| format!("events[{k}].{f}");
+            if let Some(n) = e.node {
+                idx(&at("node"), n as u64, nodes)?;
+            }
+            if let Some(v) = e.vm {
+                idx(&at("vm"), v as u64, vms)?;
+            }
+            if let Some(m) = e.migration {
+                idx(&at("migration"), m as u64, migs)?;
+            }
+        }
+        sorted("events", &mut self.events.iter().map(|e| e.t_ms))?;
+        for (k, p) in self.placements.iter().enumerate() {
+            idx(&format!("placements[{k}].vm"), p.vm as u64, vms)?;
+            if let Some(n) = p.node {
+                idx(&format!("placements[{k}].node"), n as u64, nodes)?;
+            }
+        }
+        sorted("placements", &mut self.placements.iter().map(|p| p.t_ms))?;
+        let se = &self.series;
+        if se.node_util.len() != se.times_ms.len() || se.node_state.len() != se.times_ms.len() {
+            return Err("series: times_ms, node_util and node_state differ in length".into());
+        }
+        if !se.times_ms.is_empty() && se.interval_ms == 0 {
+            return Err("series.interval_ms must be > 0".into());
+        }
+        sorted("series.times_ms", &mut se.times_ms.iter().copied())?;
+        for (k, (u, st)) in se.node_util.iter().zip(&se.node_state).enumerate() {
+            if u.len() as u64 != nodes || st.len() as u64 != nodes {
+                return Err(format!(
+                    "series sample {k} does not have one value per node"
+                ));
+            }
+            if u.iter().any(|v| !v.is_finite()) {
+                return Err(format!(
+                    "series.node_util[{k}] has a value that is not finite"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioInfo {
     pub name: String,

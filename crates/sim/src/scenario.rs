@@ -691,9 +691,18 @@ fn validate_node_group(g: &NodeGroup) -> Result<(), InputError> {
         "must not be empty".into()
     })?;
     ensure(g.count >= 1, "count", || "must be at least 1".into())?;
-    check_positive("cores", g.cores)?;
+    // Bounds keep utilization (demand / cores) and transfer times finite.
+    ensure(
+        g.cores.is_finite() && (0.01..=1e6).contains(&g.cores),
+        "cores",
+        || format!("must be between 0.01 and 1000000, got {}", g.cores),
+    )?;
     ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into())?;
-    check_positive("nic_mbps", g.nic_mbps)?;
+    ensure(
+        g.nic_mbps.is_finite() && (0.001..=1e9).contains(&g.nic_mbps),
+        "nic_mbps",
+        || format!("must be between 0.001 and 1e9, got {}", g.nic_mbps),
+    )?;
     ensure(g.rack.is_none() || g.racks.is_empty(), "racks", || {
         "give either `rack` or `racks`, not both".into()
     })?;

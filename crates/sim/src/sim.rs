@@ -616,7 +616,10 @@ impl Simulation {
                 FailureDistribution::Exponential => self.rng_fail.exponential(mtbf),
                 FailureDistribution::Weibull => self.rng_fail.weibull(node.weibull_shape, mtbf),
             };
-            let t = self.q.now() + (dt * 1000.0).round().max(1.0) as u64;
+            let t = self
+                .q
+                .now()
+                .saturating_add((dt * 1000.0).round().max(1.0) as u64);
             if t < self.duration_ms {
                 self.q.schedule(t, Ev::StochasticCrash { node: n as u32 });
             }
@@ -655,7 +658,7 @@ impl Simulation {
                         let mttr = self.nodes[n].mttr_s;
                         let dt = self.rng_fail.exponential(mttr);
                         self.q.schedule(
-                            t + (dt * 1000.0).round().max(1.0) as u64,
+                            t.saturating_add((dt * 1000.0).round().max(1.0) as u64),
                             Ev::NodeRecover { node },
                         );
                     }
@@ -1230,7 +1233,9 @@ impl Simulation {
             confidence,
             reasoning,
         } = req;
-        let cooldown = now + self.sc.sim.scale_cooldown_intervals as u64 * self.control_ms;
+        let cooldown = now.saturating_add(
+            (self.sc.sim.scale_cooldown_intervals as u64).saturating_mul(self.control_ms),
+        );
         let applied = match action {
             Act::ScaleUp | Act::ScaleDown => {
                 let v = &self.vms[vm];
@@ -1927,7 +1932,9 @@ impl Simulation {
         let mig = &mut self.migs[m];
         mig.switched = true;
         mig.measuring = true;
-        mig.window_end_ms = now + self.sc.sim.actual_window_intervals as u64 * self.control_ms;
+        mig.window_end_ms = now.saturating_add(
+            (self.sc.sim.actual_window_intervals as u64).saturating_mul(self.control_ms),
+        );
         self.downtime_ms += pause;
         self.metrics.migration_downtime_ms += pause;
         let r = &mut self.records[m];
@@ -2156,7 +2163,8 @@ impl Simulation {
             let b = sim.racks.iter().position(|x| *x == r[1]).unwrap_or(0);
             pair_index(sim.racks.len(), a, b)
         };
-        let end_at = |d: f64| now + (d * 1000.0).round() as u64;
+        // User-given durations may be absurd: events past the end are simply never reached.
+        let end_at = |d: f64| now.saturating_add((d * 1000.0).round() as u64);
         match &f {
             FailureSpec::NodeCrash {
                 node,
@@ -2390,7 +2398,7 @@ impl Simulation {
                 self.vms[v].status = VmStatus::Down;
                 self.vms[v].down_since_ms = now;
                 if self.sc.sim.restart_elsewhere {
-                    let at = now + self.sc.sim.restart_delay_s * 1000;
+                    let at = now.saturating_add(self.sc.sim.restart_delay_s.saturating_mul(1000));
                     self.q.schedule(at, Ev::VmRestart { vm: v as u32 });
                 }
             }

@@ -247,3 +247,37 @@ fn resident_memory_sets_what_the_first_round_copies() {
     // 8 GiB VMs: the first round sends 8,192 MiB, or a quarter of it.
     assert!(a > 8192.0 && b < 0.5 * a && b > 2048.0, "{a} vs {b}");
 }
+
+#[test]
+fn run_records_validate_and_bad_ones_say_what_is_wrong() {
+    let r = run_checked(&shipped("target-spike-rollback"), None);
+    r.validate().expect("a real record is valid");
+    assert!(!r.migrations.is_empty() && !r.events.is_empty());
+    let bad = |f: &dyn Fn(&mut scalelab_sim::RunRecord), needle: &str| {
+        let mut x = r.clone();
+        f(&mut x);
+        let e = x.validate().unwrap_err();
+        assert!(e.contains(needle), "{e} should mention {needle}");
+    };
+    bad(
+        &|x| x.migrations[0].target = 99,
+        "migrations[0].target = 99",
+    );
+    bad(&|x| x.events[0].node = Some(1000), "events[0].node");
+    bad(&|x| x.placements[0].vm = 5000, "placements[0].vm");
+    bad(
+        &|x| x.series.node_util[0].pop().map(drop).unwrap_or(()),
+        "one value per node",
+    );
+    bad(&|x| x.series.node_util[1][0] = f32::NAN, "not finite");
+    bad(&|x| x.scenario.record_interval_ms = 0, "record_interval_ms");
+    bad(&|x| x.version = 99, "newer");
+    bad(
+        &|x| {
+            let n = x.events.len();
+            x.events[n - 1].t_ms = 0;
+            x.events[0].t_ms = 5;
+        },
+        "back in time",
+    );
+}
