@@ -218,3 +218,35 @@ fn ctrl_c_keeps_finished_runs_and_resume_completes_the_sweep() {
     );
     assert!(out.join("configs.parquet").exists());
 }
+
+#[test]
+fn a_sweep_too_long_for_the_machine_is_refused_before_anything_is_stored() {
+    let dir = TempDir::new("longsweep");
+    // Each run of this day at 1 s samples with 5,000 VMs is ~5 minutes of simulation;
+    // 11,000 of them are weeks of work.
+    let base = std::fs::read_to_string(root().join("scenarios/hot-node-relief.toml")).unwrap();
+    let big = base
+        .replace("count = 4\nvcpus = 4", "count = 5000\nvcpus = 1")
+        .replace("memory_mib = 8192", "memory_mib = 16")
+        .replace("duration_s = 14400", "duration_s = 86400")
+        .replace(
+            "control_interval_s = 300\nsample_interval_s = 60",
+            "control_interval_s = 10\nsample_interval_s = 1",
+        );
+    let sc = dir.write("big.toml", &big);
+    let s = dir.write(
+        "s.toml",
+        &format!(
+            "name = \"long\"\nscenarios = [\"{}\"]\nseeds = [{}]\n[parameters]\nmigrate_current = {{ range = [0.75, 0.95], step = 0.02 }}\n",
+            sc.display(),
+            (1..=1000).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    );
+    let db = dir.path("s.db");
+    let o = scalelab(&["--db", p(&db), "sweep", p(&s), "--threads", "2"]);
+    assert_one_line_error(
+        &o,
+        &["runs need an estimated", "--shard", "--no-resource-limits"],
+    );
+    assert!(!db.exists(), "nothing was stored for a refused sweep");
+}

@@ -121,6 +121,9 @@ enum Command {
         /// Watcher, no migration) on the same scenarios and seeds.
         #[arg(long)]
         baselines: bool,
+        /// Run even when the estimated memory or time exceeds the built-in limits.
+        #[arg(long)]
+        no_resource_limits: bool,
     },
     /// Recommend a policy: the best feasible config of a sweep as policy TOML, compared
     /// with the defaults and the literature baselines on every scenario.
@@ -130,6 +133,9 @@ enum Command {
         threads: usize,
         #[arg(long, default_value_t = scalelab_backtest::spec::DEFAULT_MAX_RUNS)]
         max_runs: usize,
+        /// Run even when the estimated memory or time exceeds the built-in limits.
+        #[arg(long)]
+        no_resource_limits: bool,
     },
     /// Combine the Parquet outputs of sharded sweeps into the unsharded result.
     Merge {
@@ -305,8 +311,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             shard,
             max_runs,
             baselines,
+            no_resource_limits,
         } => sweep::sweep(&sweep::Options {
             baselines,
+            limits: !no_resource_limits,
             spec: &spec,
             out: out.as_deref(),
             threads,
@@ -331,7 +339,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             spec,
             threads,
             max_runs,
-        } => sweep::tune(&spec, threads, max_runs),
+            no_resource_limits,
+        } => sweep::tune(&spec, threads, max_runs, !no_resource_limits),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::History {

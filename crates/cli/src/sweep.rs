@@ -27,6 +27,52 @@ pub struct Options<'a> {
     pub max_runs: usize,
     pub db: &'a Path,
     pub baselines: bool,
+    pub limits: bool,
+}
+
+/// A sweep's estimated wall-clock time above which it is refused (split it with
+/// `--shard`, or pass `--no-resource-limits`).
+const SWEEP_MAX_SECONDS: f64 = 24.0 * 3600.0;
+
+/// Refuse a sweep that would exhaust the machine, before any run starts: every
+/// scenario within the single-run limits, the runs in flight together within memory,
+/// and the whole sweep within a day of wall-clock time.
+fn check_resources(
+    scenarios: &[exec::LoadedScenario],
+    jobs: &[exec::Job],
+    threads: usize,
+) -> Result<()> {
+    let limits = scalelab_sim::scenario::ResourceLimits::default();
+    let mut est = Vec::new();
+    for s in scenarios {
+        est.push(
+            s.scenario
+                .check_resources(&limits)
+                .with_context(|| s.path.display().to_string())?,
+        );
+    }
+    let threads = threads.max(1).min(jobs.len().max(1));
+    let peak = est.iter().map(|e| e.memory_bytes).fold(0.0, f64::max) * threads as f64;
+    let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
+    if peak > limits.max_memory_bytes {
+        bail!(
+            "{threads} runs in parallel need an estimated {:.1} GiB, above the limit of {:.1} GiB; \
+             use fewer --threads or pass --no-resource-limits",
+            gib(peak),
+            gib(limits.max_memory_bytes)
+        );
+    }
+    let total: f64 = jobs.iter().map(|j| est[j.scenario].seconds).sum::<f64>() / threads as f64;
+    if total > SWEEP_MAX_SECONDS {
+        bail!(
+            "{} runs need an estimated {:.1} h on {threads} threads, above the limit of {:.0} h; \
+             split the sweep with --shard K/N or pass --no-resource-limits",
+            jobs.len(),
+            total / 3600.0,
+            SWEEP_MAX_SECONDS / 3600.0
+        );
+    }
+    Ok(())
 }
 
 pub fn parse_shard(s: &str) -> Result<(u32, u32)> {
@@ -81,6 +127,19 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
         plan.add_baselines();
     }
     let scenarios = load_scenarios(&plan)?;
+    if o.limits {
+        // Before anything is stored: a refused sweep leaves no trace in the database.
+        let mut jobs = exec::jobs(&plan, &scenarios);
+        if let Some((k, n)) = o.shard {
+            jobs = exec::shard(jobs, k, n);
+        }
+        let t = if o.threads == 0 {
+            rayon_threads()
+        } else {
+            o.threads
+        };
+        check_resources(&scenarios, &jobs, t)?;
+    }
     let mut store = Store::open(o.db)?;
     let spec_hash = scalelab_sim::scenario::content_hash(&text);
     let (sweep_id, _) = store.sweep(
@@ -93,6 +152,7 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
     if let Some((k, n)) = o.shard {
         jobs = exec::shard(jobs, k, n);
     }
+
     let stored: Vec<SweepRunRow> = store.sweep_runs(sweep_id)?;
     let done: HashSet<String> = if o.resume {
         stored.iter().map(|r| r.run_key.clone()).collect()
@@ -324,13 +384,21 @@ pub fn merge(
 /// `scalelab tune SPEC`: the best feasible config as a ready-to-use policy TOML, and
 /// how it compares with the defaults and every baseline on each scenario, including
 /// the expected-vs-actual error under both estimators.
-pub fn tune(spec: &Path, threads: usize, max_runs: usize) -> Result<()> {
+pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Result<()> {
     use scalelab_backtest::spec::Config;
     use scalelab_engine::policy::Estimator;
     let (_, mut plan) = load_plan(spec, max_runs)?;
     let grid = plan.configs.len();
     plan.add_baselines();
     let scenarios = load_scenarios(&plan)?;
+    if limits {
+        let t = if threads == 0 {
+            rayon_threads()
+        } else {
+            threads
+        };
+        check_resources(&scenarios, &exec::jobs(&plan, &scenarios), t)?;
+    }
     let stop = AtomicBool::new(false);
     let bar = ProgressBar::new(0);
     let run_all = |plan: &Plan, label: &str| -> Result<Vec<RunResult>> {

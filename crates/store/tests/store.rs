@@ -198,6 +198,34 @@ fn decisions_round_trip_with_and_without_plans_and_filter() {
 }
 
 #[test]
+fn large_batches_of_plans_round_trip_in_order() {
+    // Above the size where plans are serialized on a second thread, across chunks.
+    let dir = Dir::new("bigbatch");
+    let mut store = Store::open(&dir.db()).unwrap();
+    let mut p = plan();
+    let ds: Vec<_> = (0..1500)
+        .map(|i| {
+            // Every third decision has a plan, each one different.
+            if i % 3 == 0 {
+                p.source_vm_id = format!("vm-{i}");
+                decision(i, Some(p.clone()))
+            } else {
+                decision(i, None)
+            }
+        })
+        .collect();
+    store.insert_decisions(&ds).unwrap();
+    let mut back: Vec<_> = store
+        .history(&HistoryQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.decision)
+        .collect();
+    back.reverse();
+    assert_eq!(back, ds);
+}
+
+#[test]
 fn readers_are_not_blocked_by_a_writer() {
     let dir = Dir::new("concurrent");
     let mut store = Store::open(&dir.db()).unwrap();

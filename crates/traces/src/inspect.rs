@@ -114,7 +114,7 @@ struct VmAcc {
 /// Gap lengths above this many seconds share one histogram bin (their exact maximum is
 /// kept separately), so the histogram stays bounded whatever the timestamps.
 const MAX_DELTA_KEY: i64 = 7 * 86_400;
-const SHORT_DELTAS: usize = 86_400;
+const SHORT_DELTAS: usize = 4_096;
 
 /// Streaming accumulator behind [`inspect`].
 #[derive(Debug, Default)]
@@ -124,7 +124,7 @@ pub struct Inspector {
     rows: u64,
     start: Option<i64>,
     end: Option<i64>,
-    /// Gaps between a VM's readings up to a day, counted by the second; longer ones in
+    /// Gaps between a VM's readings up to ~an hour, counted by the second; longer ones in
     /// `long_deltas` (bounded by [`MAX_DELTA_KEY`]).
     deltas: Vec<u64>,
     long_deltas: BTreeMap<i64, u64>,

@@ -51,10 +51,10 @@ fn header() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(mutate::config(24))]
+    #![proptest_config(mutate::config(256))]
 
     #[test]
-    fn readers_report_or_fail_cleanly(h in header(), lines in prop::collection::vec(line(), 0..30)) {
+    fn readers_report_or_fail_cleanly(h in header(), lines in prop::collection::vec(line(), 0..40)) {
         let dir = std::env::temp_dir().join(format!("scalelab-props-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let text = h + &lines.concat();
