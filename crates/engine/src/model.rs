@@ -32,14 +32,25 @@ impl ResourceType {
     }
 }
 
+/// The member of `all` whose `name` is `s`, or an error listing the names: one lookup
+/// for every enum that users spell in files and flags.
+pub fn by_name<T: Copy>(
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    s: &str,
+    what: &str,
+) -> Result<T, String> {
+    all.iter().copied().find(|&x| name(x) == s).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|&x| name(x)).collect();
+        format!("unknown {what} {s:?} (one of {})", names.join(", "))
+    })
+}
+
 impl std::str::FromStr for ResourceType {
     type Err = String;
     /// The snake_case name, as in JSON and the store.
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown resource {s:?}"))
+        by_name(&Self::ALL, Self::as_str, s, "resource")
     }
 }
 
@@ -87,13 +98,7 @@ impl std::str::FromStr for ScalingAction {
     type Err = String;
     /// The snake_case name, as in JSON and the store.
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|a| a.as_str()).collect();
-                format!("unknown action {s:?} (one of {})", names.join(", "))
-            })
+        by_name(&Self::ALL, Self::as_str, s, "action")
     }
 }
 

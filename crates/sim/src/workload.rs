@@ -126,13 +126,7 @@ impl TraceFormat {
 impl std::str::FromStr for TraceFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|f| f.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|f| f.as_str()).collect();
-                format!("unknown trace format {s:?}; one of {}", names.join(", "))
-            })
+        scalelab_engine::model::by_name(&Self::ALL, Self::as_str, s, "trace format")
     }
 }
 

@@ -131,6 +131,18 @@ pub fn load_scenario(sc: &mut Scenario, data_dir: &Path) -> Result<Vec<GroupRepo
     Ok(reports)
 }
 
+/// A reading checked and clamped, counted in `total` when it lies in the window; NaN
+/// when invalid.
+fn checked(total: &mut Quality, v: Option<f64>, in_window: bool) -> f32 {
+    let mut q = Quality::default();
+    let v = q.take(v);
+    if in_window {
+        total.invalid += q.invalid;
+        total.clamped += q.clamped;
+    }
+    v.map_or(f32::NAN, |v| v as f32)
+}
+
 fn err(path: &Path, e: PolarsError) -> TraceError {
     TraceError::invalid(path, e.to_string())
 }
@@ -349,21 +361,9 @@ fn load_group(
                 return;
             };
             let in_window = ts >= start && ts < end;
-            let mut q = Quality::default();
-            let c = q.take(c);
-            if in_window {
-                cpu_q.invalid += q.invalid;
-                cpu_q.clamped += q.clamped;
-            }
-            cpu[i].push((ts, c.map_or(f32::NAN, |v| v as f32)));
+            cpu[i].push((ts, checked(&mut cpu_q, c, in_window)));
             if has_memory {
-                let mut q = Quality::default();
-                let m = q.take(m);
-                if in_window {
-                    mem_q.invalid += q.invalid;
-                    mem_q.clamped += q.clamped;
-                }
-                mem[i].push((ts, m.map_or(f32::NAN, |v| v as f32)));
+                mem[i].push((ts, checked(&mut mem_q, m, in_window)));
             }
         })
         .map_err(|e| err(&path, e))
