@@ -66,7 +66,14 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
             continue;
         }
         let p = e.path();
-        if p.is_file() {
+        // The entry's type comes with the listing on most filesystems: no stat per
+        // file (symlinks are followed).
+        let is_file = match e.file_type() {
+            Ok(t) if t.is_symlink() => p.is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => p.is_file(),
+        };
+        if is_file {
             files.push((name, p));
         }
     }
