@@ -1,9 +1,10 @@
 //! Trace-driven VM groups of a scenario: read the trace, pick the VMs, resample them
 //! onto the scenario's grid and hand the series to the simulator.
 //!
-//! Per group the trace is streamed two or three times (its span and VMs; the window's
-//! means when the selection or the gap policy needs them; the chosen VMs' readings), so
-//! memory holds the chosen VMs' series and nothing proportional to the file.
+//! Per group the trace is streamed three times (its span and VMs; each VM's mean over
+//! the window, which ranks the busiest and leaves out VMs without a valid reading; the
+//! chosen VMs' readings), so memory holds the chosen VMs' series and nothing
+//! proportional to the file.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -224,12 +225,12 @@ fn load_group(
         })
         .collect();
     candidates.sort_by(|&a, &b| natural_cmp(&names[a], &names[b]));
-    let window_vms = candidates.len();
 
-    // Pass 2 (busiest, or drop): per candidate, the window's mean and whether it has a gap.
+    // Pass 2: per candidate, the window's mean (VMs whose every reading in the window is
+    // invalid are no candidates) and, for drop, whether it has a gap.
     let mut dropped = 0;
     let mut means: HashMap<usize, f64> = HashMap::new();
-    if t.select == TraceSelect::Busiest || t.gap == GapPolicy::Drop {
+    {
         // Codes are the same on every scan of a trace, so they index directly.
         let mut want = vec![false; names.len()];
         for &k in &candidates {
@@ -259,6 +260,12 @@ fn load_group(
             })
             .map_err(|e| err(&path, e))
         })?;
+        for (&k, (sum, n, _)) in &acc {
+            if *n > 0 {
+                means.insert(k, sum / *n as f64);
+            }
+        }
+        candidates.retain(|k| means.contains_key(k));
         if check_gaps {
             candidates.retain(|k| {
                 let keep = acc
@@ -269,13 +276,10 @@ fn load_group(
                 keep
             });
         }
-        for (k, (sum, n, _)) in acc {
-            if n > 0 {
-                means.insert(k, sum / n as f64);
-            }
-        }
     }
 
+    // VMs with valid readings in the window (before drop's gap screening).
+    let window_vms = candidates.len() + dropped;
     let need = |what: &str| {
         if count > candidates.len() {
             Err(invalid(format!(

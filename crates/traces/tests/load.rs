@@ -362,3 +362,40 @@ fn shipped_trace_scenarios_run_clean_on_generated_data() {
     assert!(ran >= 2, "at least two trace scenarios ship, found {ran}");
     std::fs::remove_dir_all(&data).unwrap();
 }
+
+#[test]
+fn vms_without_a_valid_reading_in_the_window_are_not_candidates() {
+    let dir = std::env::temp_dir().join(format!("scalelab-novalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // VM "dead" has only invalid (empty) CPU values.
+    let mut text = String::from("vm_id,timestamp,cpu\n");
+    for k in 0..4 {
+        text.push_str(&format!("ok,{},{}\n", 300 * k, 10 * (k + 1)));
+        text.push_str(&format!("dead,{},\n", 300 * k));
+    }
+    std::fs::write(dir.join("g.csv"), text).unwrap();
+    let w = r#"{ kind = "trace", path = "g.csv" }"#;
+    let mut sc = scenario(1200, 300, w, "");
+    let rep = load_scenario(&mut sc, &dir).unwrap();
+    assert_eq!(ids(&series(&sc)), ["ok"]);
+    assert_eq!((rep[0].trace_vms, rep[0].window_vms), (2, 1));
+    assert_eq!(
+        rep[0].cpu_quality.invalid, 0,
+        "only the chosen VMs' values are counted"
+    );
+    let e = load_scenario(
+        &mut scenario(
+            1200,
+            300,
+            &w.replace(" }", r#", select = "ids", ids = ["dead"] }"#),
+            "",
+        ),
+        &dir,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("\"dead\" has no usable readings"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
