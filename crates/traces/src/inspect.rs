@@ -33,7 +33,9 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn add(&mut self, pct: f64) {
-        self.bins[(pct * 100.0).round().clamp(0.0, 10_000.0) as usize] += 1;
+        // Rounded to the nearest bin (values are clamped to 0-100 before they get here).
+        let bin = ((pct * 100.0 + 0.5) as usize).min(10_000);
+        self.bins[bin] += 1;
         self.n += 1;
         self.sum += pct;
         self.max = self.max.max(pct);
@@ -157,18 +159,38 @@ impl Inspector {
             Err(_) => None,
         };
         self.has_memory |= mem.is_some();
+        // Fast path: contiguous columns without nulls are read as plain slices (the
+        // usual case; polars' optional iterators cost more than the work per row).
+        if let (Ok(k), Ok(t), Ok(c), None) =
+            (ids.cont_slice(), ts.cont_slice(), cpu.cont_slice(), &mem)
+        {
+            for i in 0..k.len() {
+                self.row(k[i] as usize, t[i], Some(c[i]), None);
+            }
+            return Ok(());
+        }
         let mut mem_iter = mem.map(|m| m.iter());
         for ((id, t), c) in ids.iter().zip(ts.iter()).zip(cpu.iter()) {
             let m = mem_iter.as_mut().and_then(|it| it.next()).flatten();
             let (Some(k), Some(t)) = (id, t) else {
                 continue;
             };
-            self.rows += 1;
-            let k = k as usize;
-            self.start = Some(self.start.map_or(t, |s| s.min(t)));
-            self.end = Some(self.end.map_or(t, |e| e.max(t)));
-            let a = &mut self.acc[k];
-            if let Some(last) = a.last_t {
+            let m = if mem_iter.is_some() { Some(m) } else { None };
+            self.row(k as usize, t, c, m);
+        }
+        Ok(())
+    }
+
+    /// One reading; `m` is `None` when the trace has no memory column and `Some(None)`
+    /// for an invalid memory value.
+    #[inline]
+    fn row(&mut self, k: usize, t: i64, c: Option<f64>, m: Option<Option<f64>>) {
+        self.rows += 1;
+        self.start = Some(self.start.map_or(t, |s| s.min(t)));
+        self.end = Some(self.end.map_or(t, |e| e.max(t)));
+        let a = &mut self.acc[k];
+        match a.last_t {
+            Some(last) => {
                 let d = t - last;
                 if d < 0 {
                     self.out_of_order += 1;
@@ -183,23 +205,22 @@ impl Inspector {
                     a.max_delta = a.max_delta.max(d);
                     self.longest = self.longest.max(d);
                 }
+                a.first_t = a.first_t.min(t);
+                a.last_t = Some(last.max(t));
             }
-            a.first_t = if a.last_t.is_some() {
-                a.first_t.min(t)
-            } else {
-                t
-            };
-            a.last_t = Some(a.last_t.map_or(t, |l| l.max(t)));
-            if let Some(v) = self.cpu_q.take(c) {
-                self.cpu.add(v);
-            }
-            if mem_iter.is_some()
-                && let Some(v) = self.mem_q.take(m)
-            {
-                self.mem.add(v);
+            None => {
+                a.first_t = t;
+                a.last_t = Some(t);
             }
         }
-        Ok(())
+        if let Some(v) = self.cpu_q.take(c) {
+            self.cpu.add(v);
+        }
+        if let Some(m) = m
+            && let Some(v) = self.mem_q.take(m)
+        {
+            self.mem.add(v);
+        }
     }
 
     /// The most common gap between a VM's readings: robust to the jitter of Bitbrains

@@ -66,31 +66,48 @@ fn parse(path: &Path, text: &[u8], cpu: &mut Vec<f64>) -> Result<usize, TraceErr
         return Ok(0);
     }
     let mut n = 0;
-    for (i, line) in body.split(|&c| c == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let v = if line.is_empty() {
-            f64::NAN
-        } else if line.len() <= 9 && line.iter().all(u8::is_ascii_digit) {
-            line.iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32) as f64
-        } else {
-            let s = String::from_utf8_lossy(line);
-            match s.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() => v,
-                Ok(_) => f64::NAN,
-                Err(_) => {
-                    return Err(TraceError::format(
-                        path,
-                        i + 1,
-                        format!(
-                            "expected one CPU percentage per line, found {:?}",
-                            crate::shorten(&s)
-                        ),
-                    ));
-                }
+    // One pass over the bytes: plain integers (all of CoMon's values) are accumulated
+    // as they go; anything else on a line sends that line to the float parser.
+    let (mut value, mut digits, mut plain, mut line_start) = (0u64, 0usize, true, 0usize);
+    for i in 0..=body.len() {
+        let b = body.get(i).copied().unwrap_or(b'\n');
+        match b {
+            b'0'..=b'9' => {
+                value = value.wrapping_mul(10).wrapping_add((b - b'0') as u64);
+                digits += 1;
             }
-        };
-        cpu.push(v);
-        n += 1;
+            b'\n' => {
+                let v = if plain && digits > 0 && digits <= 15 {
+                    value as f64
+                } else if plain && digits == 0 {
+                    f64::NAN // a blank line: a missing sample
+                } else {
+                    let line = &body[line_start..i];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let s = String::from_utf8_lossy(line);
+                    match s.trim().parse::<f64>() {
+                        Ok(v) if v.is_finite() => v,
+                        Ok(_) => f64::NAN,
+                        Err(_) if s.trim().is_empty() => f64::NAN,
+                        Err(_) => {
+                            return Err(TraceError::format(
+                                path,
+                                n + 1,
+                                format!(
+                                    "expected one CPU percentage per line, found {:?}",
+                                    crate::shorten(&s)
+                                ),
+                            ));
+                        }
+                    }
+                };
+                cpu.push(v);
+                n += 1;
+                (value, digits, plain, line_start) = (0, 0, true, i + 1);
+            }
+            b'\r' => {}
+            _ => plain = false,
+        }
     }
     Ok(n)
 }
