@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{Chunk, ChunkFn, TraceError, col};
+use crate::{ChunkFn, TraceError, col};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -33,7 +33,6 @@ fn valid(v: Option<f64>) -> Option<f64> {
 }
 
 pub fn scan(files: &[PathBuf], table: Table, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
-    let mut dict = read::Dict::default();
     let (n, id_at, t_at, cpu_at, names): (usize, usize, usize, usize, &'static str) = match table {
         Table::Machine => (
             9,
@@ -56,56 +55,50 @@ pub fn scan(files: &[PathBuf], table: Table, f: &mut ChunkFn<'_>) -> Result<(), 
         Table::Machine => &[1, 2, 3, 4, 5, 6, 7, 8],
         Table::Container => &[2, 3, 4, 5, 6, 7, 8, 9, 10],
     };
-    let check = field_check(n, numeric, true, names);
-    let schema = || {
-        Schema::from_iter((0..n).map(|i| {
+    let (id, t) = (format!("c{id_at}"), format!("c{t_at}"));
+    let format = read::Delimited {
+        skip_lines: 0,
+        separator: b',',
+        strip: None,
+        schema: Schema::from_iter((0..n).map(|i| {
             let dt = if i == id_at || (table == Table::Container && i == 1) {
                 DataType::String
             } else {
                 DataType::Float64
             };
             Field::new(format!("c{i}").into(), dt)
-        }))
+        })),
+        required: vec![id.clone(), t.clone()],
+        check: Box::new(field_check(n, numeric, true, names)),
     };
+    let mut dict = read::Dict::default();
     for path in files {
-        read::for_each_chunk(path, 0, &mut |bytes, first_line| {
-            let df = read::parse_csv(bytes, b',', schema())
-                .and_then(|df| {
-                    let id = format!("c{id_at}");
-                    let t = format!("c{t_at}");
-                    for c in [&id, &t] {
-                        if df.column(c)?.null_count() > 0 {
-                            polars_bail!(ComputeError: "missing {c}");
-                        }
-                    }
-                    let cpu: Float64Chunked = df
-                        .column(&format!("c{cpu_at}"))?
+        read::scan_delimited(
+            path,
+            &format,
+            &mut dict,
+            &mut |df, dict| {
+                let valid_of = |c: usize| -> PolarsResult<Column> {
+                    let v: Float64Chunked = df
+                        .column(&format!("c{c}"))?
                         .f64()?
                         .iter()
                         .map(valid)
                         .collect();
-                    let mem: Float64Chunked = df
-                        .column(&format!("c{}", cpu_at + 1))?
-                        .f64()?
-                        .iter()
-                        .map(valid)
-                        .collect();
-                    DataFrame::new(
-                        df.height(),
-                        vec![
-                            dict.encode(df.column(&id)?)?,
-                            read::seconds(df.column(&t)?)?,
-                            cpu.with_name(col::CPU.into()).into_column(),
-                            mem.with_name(col::MEMORY.into()).into_column(),
-                        ],
-                    )
-                })
-                .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-            f(&Chunk {
-                df,
-                names: &dict.names,
-            })
-        })?;
+                    Ok(v.into_column())
+                };
+                DataFrame::new(
+                    df.height(),
+                    vec![
+                        dict.encode(df.column(&id)?)?,
+                        read::seconds(df.column(&t)?)?,
+                        read::named(&valid_of(cpu_at)?, col::CPU),
+                        read::named(&valid_of(cpu_at + 1)?, col::MEMORY),
+                    ],
+                )
+            },
+            f,
+        )?;
     }
     Ok(())
 }

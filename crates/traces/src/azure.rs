@@ -19,50 +19,46 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{Chunk, ChunkFn, Shape, TraceError, col};
+use crate::{ChunkFn, Shape, TraceError, col};
 
 pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
-    let mut dict = read::Dict::default();
-    let check = field_check(
-        5,
-        &[0, 2, 3, 4],
-        false,
-        "timestamp, vm id, min_cpu, max_cpu, avg_cpu",
-    );
-    let schema = || {
-        Schema::from_iter([
+    let format = read::Delimited {
+        skip_lines: 0,
+        separator: b',',
+        strip: None,
+        schema: Schema::from_iter([
             Field::new("t".into(), DataType::Float64),
             Field::new(col::VM_ID.into(), DataType::String),
             Field::new("min".into(), DataType::Float64),
             Field::new("max".into(), DataType::Float64),
             Field::new(col::CPU.into(), DataType::Float64),
-        ])
+        ]),
+        required: vec!["t".into(), col::VM_ID.into(), col::CPU.into()],
+        check: Box::new(field_check(
+            5,
+            &[0, 2, 3, 4],
+            false,
+            "timestamp, vm id, min_cpu, max_cpu, avg_cpu",
+        )),
     };
+    let mut dict = read::Dict::default();
     for path in files {
-        read::for_each_chunk(path, 0, &mut |bytes, first_line| {
-            let df = read::parse_csv(bytes, b',', schema())
-                .and_then(|df| {
-                    for c in ["t", col::VM_ID, col::CPU] {
-                        if df.column(c)?.null_count() > 0 {
-                            polars_bail!(ComputeError: "missing {c}");
-                        }
-                    }
-                    let n = df.height();
-                    DataFrame::new(
-                        n,
-                        vec![
-                            dict.encode(df.column(col::VM_ID)?)?,
-                            read::seconds(df.column("t")?)?,
-                            df.column(col::CPU)?.clone(),
-                        ],
-                    )
-                })
-                .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-            f(&Chunk {
-                df,
-                names: &dict.names,
-            })
-        })?;
+        read::scan_delimited(
+            path,
+            &format,
+            &mut dict,
+            &mut |df, dict| {
+                DataFrame::new(
+                    df.height(),
+                    vec![
+                        dict.encode(df.column(col::VM_ID)?)?,
+                        read::seconds(df.column("t")?)?,
+                        df.column(col::CPU)?.clone(),
+                    ],
+                )
+            },
+            f,
+        )?;
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 
 use crate::read::{self, field_check};
-use crate::{Chunk, ChunkFn, Shape, TraceError, col};
+use crate::{ChunkFn, Shape, TraceError, col};
 
 const NAMES: &str = "timestamp; cores; capacity MHz; usage MHz; usage %; memory provisioned KB; \
                      memory usage KB; disk read; disk write; net in; net out";
@@ -48,29 +48,31 @@ fn check_header(path: &std::path::Path) -> Result<(), TraceError> {
 }
 
 pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
-    let names: Vec<String> = files.iter().map(|p| read::stem(p)).collect();
-    let check = field_check(11, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false, NAMES);
-    let mut clean = Vec::new();
-    for (code, path) in files.iter().enumerate() {
+    let format = read::Delimited {
+        skip_lines: 1,
+        separator: b';',
+        strip: Some(b'\t'),
+        schema: schema(),
+        required: vec!["c0".into(), "c4".into()],
+        check: Box::new(field_check(
+            11,
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            false,
+            NAMES,
+        )),
+    };
+    // One VM per file: its code is the file's, in file order.
+    let mut dict = read::Dict::default();
+    for path in files {
         check_header(path)?;
-        read::for_each_chunk(path, 1, &mut |bytes, first_line| {
-            clean.clear();
-            clean.extend(bytes.iter().copied().filter(|&c| c != b'\t'));
-            let df = read::parse_csv(&clean, b';', schema())
-                .and_then(|df| {
-                    if df.column("c0")?.null_count() > 0 || df.column("c4")?.null_count() > 0 {
-                        polars_bail!(ComputeError: "missing timestamp or CPU usage");
-                    }
-                    Ok(df)
-                })
-                .map_err(|e| read::locate(path, &clean, first_line, b';', &check, &e))?;
-            let df = canonical(code as u32, &df)
-                .map_err(|e| TraceError::invalid(path, e.to_string()))?;
-            f(&Chunk {
-                df,
-                names: &names[..=code],
-            })
-        })?;
+        let code = dict.code(&read::stem(path));
+        read::scan_delimited(
+            path,
+            &format,
+            &mut dict,
+            &mut |df, _| canonical(code, df),
+            f,
+        )?;
     }
     Ok(())
 }

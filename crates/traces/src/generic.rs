@@ -78,7 +78,7 @@ fn scan_csv(path: &Path, dict: &mut read::Dict, f: &mut ChunkFn<'_>) -> Result<(
         .into_iter()
         .flatten()
         .collect();
-    let (t_at, vm_at) = (l.t, l.vm);
+    let (t_at, vm_at, names) = (l.t, l.vm, l.names.clone());
     let check = move |fields: &[&str]| -> Option<String> {
         if fields.len() != n {
             return Some(format!(
@@ -95,43 +95,45 @@ fn scan_csv(path: &Path, dict: &mut read::Dict, f: &mut ChunkFn<'_>) -> Result<(
                 return Some(format!(
                     "field {} ({}) is not a number: {v:?}",
                     i + 1,
-                    "value"
+                    names[i]
                 ));
             }
         }
         None
     };
-    let schema = Schema::from_iter((0..n).map(|i| {
-        let dt = if i == l.t || i == l.cpu || Some(i) == l.mem {
-            DataType::Float64
-        } else {
-            DataType::String
-        };
-        Field::new(format!("c{i}").into(), dt)
-    }));
-    read::for_each_chunk(path, 1, &mut |bytes, first_line| {
-        let df = read::parse_csv(bytes, b',', schema.clone())
-            .and_then(|df| {
-                let c = |i: usize| df.column(&format!("c{i}"));
-                if c(l.vm)?.null_count() > 0 || c(l.t)?.null_count() > 0 {
-                    polars_bail!(ComputeError: "missing vm_id or timestamp");
-                }
-                let mut cols = vec![
-                    dict.encode(c(l.vm)?)?,
-                    read::seconds(c(l.t)?)?,
-                    read::named(c(l.cpu)?, col::CPU),
-                ];
-                if let Some(m) = l.mem {
-                    cols.push(read::named(c(m)?, col::MEMORY));
-                }
-                DataFrame::new(df.height(), cols)
-            })
-            .map_err(|e| read::locate(path, bytes, first_line, b',', &check, &e))?;
-        f(&Chunk {
-            df,
-            names: &dict.names,
-        })
-    })
+    let format = read::Delimited {
+        skip_lines: 1,
+        separator: b',',
+        strip: None,
+        schema: Schema::from_iter((0..n).map(|i| {
+            let dt = if i == l.t || i == l.cpu || Some(i) == l.mem {
+                DataType::Float64
+            } else {
+                DataType::String
+            };
+            Field::new(format!("c{i}").into(), dt)
+        })),
+        required: vec![format!("c{}", l.vm), format!("c{}", l.t)],
+        check: Box::new(check),
+    };
+    read::scan_delimited(
+        path,
+        &format,
+        dict,
+        &mut |df, dict| {
+            let c = |i: usize| df.column(&format!("c{i}"));
+            let mut cols = vec![
+                dict.encode(c(l.vm)?)?,
+                read::seconds(c(l.t)?)?,
+                read::named(c(l.cpu)?, col::CPU),
+            ];
+            if let Some(m) = l.mem {
+                cols.push(read::named(c(m)?, col::MEMORY));
+            }
+            DataFrame::new(df.height(), cols)
+        },
+        f,
+    )
 }
 
 fn scan_parquet(path: &Path, dict: &mut read::Dict, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use polars_io::SerReader;
 use polars_io::csv::read::CsvReadOptions;
 
-use crate::TraceError;
+use crate::{Chunk, ChunkFn, TraceError};
 
 /// Bytes of text handed to polars at a time: large enough that its parallel parser
 /// pays off, small enough that reading a 1 GB file holds a few dozen MB.
@@ -271,6 +271,73 @@ pub fn parse_csv(bytes: &[u8], separator: u8, schema: Schema) -> PolarsResult<Da
         .finish()
 }
 
+/// A delimited text format: how its lines are cut and checked. Every text reader
+/// streams through [`scan_delimited`] with one of these.
+pub struct Delimited {
+    pub skip_lines: usize,
+    pub separator: u8,
+    /// A byte removed before parsing (Bitbrains' TAB after each `;`).
+    pub strip: Option<u8>,
+    /// One dtype per field.
+    pub schema: Schema,
+    /// Columns that may not be empty: an empty one is a format error naming its line.
+    pub required: Vec<String>,
+    /// Says what is wrong with a line's fields, for the error after polars refused.
+    pub check: Box<LineCheck>,
+}
+
+/// Says what is wrong with a line's fields, or `None` when nothing is.
+pub type LineCheck = dyn Fn(&[&str]) -> Option<String>;
+
+impl std::fmt::Debug for Delimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delimited")
+            .field("skip_lines", &self.skip_lines)
+            .field("separator", &(self.separator as char))
+            .field("strip", &self.strip)
+            .field("schema", &self.schema)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stream one file of a delimited format as canonical chunks: parse each chunk of
+/// lines with polars, refuse empty required fields, turn it canonical (VM ids coded
+/// by `dict`) and hand it on; a refusal names the file and the first bad line.
+pub fn scan_delimited(
+    path: &Path,
+    d: &Delimited,
+    dict: &mut Dict,
+    canonical: &mut dyn FnMut(&DataFrame, &mut Dict) -> PolarsResult<DataFrame>,
+    f: &mut ChunkFn<'_>,
+) -> Result<(), TraceError> {
+    let mut clean = Vec::new();
+    for_each_chunk(path, d.skip_lines, &mut |bytes, first_line| {
+        let bytes = match d.strip {
+            Some(b) => {
+                clean.clear();
+                clean.extend(bytes.iter().copied().filter(|&c| c != b));
+                &clean[..]
+            }
+            None => bytes,
+        };
+        let df = parse_csv(bytes, d.separator, d.schema.clone())
+            .and_then(|df| {
+                for c in &d.required {
+                    if df.column(c)?.null_count() > 0 {
+                        polars_bail!(ComputeError: "missing {c}");
+                    }
+                }
+                canonical(&df, dict)
+            })
+            .map_err(|e| locate(path, bytes, first_line, d.separator, &*d.check, &e))?;
+        f(&Chunk {
+            df,
+            names: &dict.names,
+        })
+    })
+}
+
 /// After polars refused a chunk, find the first line `check` rejects, for an error
 /// that names the line. `check` gets the fields of a line and says what is wrong.
 pub fn locate(
@@ -278,7 +345,7 @@ pub fn locate(
     bytes: &[u8],
     first_line: usize,
     separator: u8,
-    check: &dyn Fn(&[&str]) -> Option<String>,
+    check: &LineCheck,
     polars_error: &PolarsError,
 ) -> TraceError {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
