@@ -795,15 +795,30 @@ impl Store {
     }
 
     pub fn list_runs(&self, limit: Option<u32>) -> Result<Vec<RunSummary>> {
+        self.runs_where("ORDER BY id DESC LIMIT ?1", limit.map_or(-1, |n| n as i64))
+    }
+
+    pub fn run_summary(&self, id: i64) -> Result<RunSummary> {
+        self.runs_where("WHERE id = ?1", id)?
+            .pop()
+            .ok_or_else(|| StoreError::NoSuchRun {
+                path: self.path.clone(),
+                id,
+            })
+    }
+
+    /// Run summaries selected by `tail` (a WHERE and/or ORDER BY clause with one
+    /// parameter), through one row mapper.
+    fn runs_where(&self, tail: &str, param: i64) -> Result<Vec<RunSummary>> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT id, scenario_name, scenario_hash, seed, scalelab_version, started_at,
-                 metrics, record_path FROM runs ORDER BY id DESC LIMIT ?1",
-            )
+                 metrics, record_path FROM runs {tail}"
+            ))
             .map_err(|e| self.err("listing runs", e))?;
         let rows = stmt
-            .query_map([limit.map_or(-1, |n| n as i64)], |r| {
+            .query_map([param], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
@@ -837,17 +852,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    pub fn run_summary(&self, id: i64) -> Result<RunSummary> {
-        // Small tables: filtering the listing keeps one row mapper.
-        self.list_runs(None)?
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| StoreError::NoSuchRun {
-                path: self.path.clone(),
-                id,
-            })
     }
 
     pub fn run_migrations(&self, run_id: i64) -> Result<Vec<StoredMigration>> {
