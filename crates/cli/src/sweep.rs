@@ -401,24 +401,22 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
     }
     let stop = AtomicBool::new(false);
     let bar = ProgressBar::new(0);
-    let run_all = |plan: &Plan, label: &str| -> Result<Vec<RunResult>> {
-        let jobs = exec::jobs(plan, &scenarios);
+    let run = |plan: &Plan, jobs: &[exec::Job], label: &str| -> Result<Vec<RunResult>> {
         bar.set_length(jobs.len() as u64);
         bar.set_position(0);
         bar.set_message(label.to_string());
-        let r = exec::execute(
+        exec::execute(
             plan,
             &scenarios,
-            &jobs,
+            jobs,
             &HashSet::new(),
             threads,
             &stop,
             &|_| bar.inc(1),
         )
-        .map_err(|e| anyhow!(e))?;
-        Ok(r)
+        .map_err(|e| anyhow!(e))
     };
-    let results = run_all(&plan, "sweep")?;
+    let results = run(&plan, &exec::jobs(&plan, &scenarios), "sweep")?;
     let runs = frame::runs_frame(&plan, &results)?;
     let configs = frame::configs_frame(&plan, &runs)?;
     let ids = configs.column("config_id")?.u32()?.to_vec();
@@ -455,26 +453,11 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
             variants.push((id, tag, est));
         }
     }
-    let mut phase2 = plan.clone();
-    phase2.configs = plan.configs.clone();
-    let extra: Vec<RunResult> = {
-        let jobs: Vec<_> = exec::jobs(&phase2, &scenarios)
-            .into_iter()
-            .filter(|j| variants.iter().any(|v| v.0 == j.config_id))
-            .collect();
-        bar.set_length(jobs.len() as u64);
-        bar.set_position(0);
-        exec::execute(
-            &phase2,
-            &scenarios,
-            &jobs,
-            &HashSet::new(),
-            threads,
-            &stop,
-            &|_| bar.inc(1),
-        )
-        .map_err(|e| anyhow!(e))?
-    };
+    let jobs: Vec<_> = exec::jobs(&plan, &scenarios)
+        .into_iter()
+        .filter(|j| variants.iter().any(|v| v.0 == j.config_id))
+        .collect();
+    let extra = run(&plan, &jobs, "variants")?;
     bar.finish_and_clear();
     let policy = best_cfg
         .apply(&PolicyConfig::default())
