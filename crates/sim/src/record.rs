@@ -106,8 +106,13 @@ impl RunRecord {
             finite(&at("expected_utilization"), m.expected_utilization)?;
             finite(&at("source_before"), m.source_before)?;
             finite(&at("data_sent_mib"), m.data_sent_mib)?;
-            for v in [m.actual_utilization, m.source_after].into_iter().flatten() {
-                finite(&at("actual_utilization"), v)?;
+            for (name, v) in [
+                ("actual_utilization", m.actual_utilization),
+                ("source_after", m.source_after),
+            ] {
+                if let Some(v) = v {
+                    finite(&at(name), v)?;
+                }
             }
             if m.ended_ms.is_some_and(|e| e < m.started_ms) {
                 return Err(format!("{} ends before it starts", at("ended_ms")));

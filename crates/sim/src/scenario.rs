@@ -692,17 +692,9 @@ fn validate_node_group(g: &NodeGroup) -> Result<(), InputError> {
     })?;
     ensure(g.count >= 1, "count", || "must be at least 1".into())?;
     // Bounds keep utilization (demand / cores) and transfer times finite.
-    ensure(
-        g.cores.is_finite() && (0.01..=1e6).contains(&g.cores),
-        "cores",
-        || format!("must be between 0.01 and 1000000, got {}", g.cores),
-    )?;
+    check_range("cores", g.cores, 0.01, 1e6)?;
     ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into())?;
-    ensure(
-        g.nic_mbps.is_finite() && (0.001..=1e9).contains(&g.nic_mbps),
-        "nic_mbps",
-        || format!("must be between 0.001 and 1e9, got {}", g.nic_mbps),
-    )?;
+    check_range("nic_mbps", g.nic_mbps, 0.001, 1e9)?;
     ensure(g.rack.is_none() || g.racks.is_empty(), "racks", || {
         "give either `rack` or `racks`, not both".into()
     })?;
