@@ -164,8 +164,19 @@ impl Inspector {
         if let (Ok(k), Ok(t), Ok(c), None) =
             (ids.cont_slice(), ts.cont_slice(), cpu.cont_slice(), &mem)
         {
-            for i in 0..k.len() {
-                self.row(k[i] as usize, t[i], Some(c[i]), None);
+            // Readings come in runs of one VM's (whole files, or sorted rows): its
+            // clock is followed a run at a time and the values in one tight loop.
+            let mut i = 0;
+            while i < k.len() {
+                let run = k[i..].iter().take_while(|&&x| x == k[i]).count();
+                self.times(k[i] as usize, &t[i..i + run]);
+                i += run;
+            }
+            self.rows += c.len() as u64;
+            for &v in c {
+                if let Some(v) = self.cpu_q.take(Some(v)) {
+                    self.cpu.add(v);
+                }
             }
             return Ok(());
         }
@@ -186,33 +197,7 @@ impl Inspector {
     #[inline]
     fn row(&mut self, k: usize, t: i64, c: Option<f64>, m: Option<Option<f64>>) {
         self.rows += 1;
-        self.start = Some(self.start.map_or(t, |s| s.min(t)));
-        self.end = Some(self.end.map_or(t, |e| e.max(t)));
-        let a = &mut self.acc[k];
-        match a.last_t {
-            Some(last) => {
-                let d = t - last;
-                if d < 0 {
-                    self.out_of_order += 1;
-                } else if d == 0 {
-                    self.duplicates += 1;
-                } else {
-                    if (d as usize) < SHORT_DELTAS {
-                        self.deltas[d as usize] += 1;
-                    } else {
-                        *self.long_deltas.entry(d.min(MAX_DELTA_KEY)).or_insert(0) += 1;
-                    }
-                    a.max_delta = a.max_delta.max(d);
-                    self.longest = self.longest.max(d);
-                }
-                a.first_t = a.first_t.min(t);
-                a.last_t = Some(last.max(t));
-            }
-            None => {
-                a.first_t = t;
-                a.last_t = Some(t);
-            }
-        }
+        self.times(k, std::slice::from_ref(&t));
         if let Some(v) = self.cpu_q.take(c) {
             self.cpu.add(v);
         }
@@ -221,6 +206,42 @@ impl Inspector {
         {
             self.mem.add(v);
         }
+    }
+
+    /// One VM's readings' times, in the order read.
+    fn times(&mut self, k: usize, ts: &[i64]) {
+        let (Some(&lo), Some(&hi)) = (ts.iter().min(), ts.iter().max()) else {
+            return;
+        };
+        self.start = Some(self.start.map_or(lo, |s| s.min(lo)));
+        self.end = Some(self.end.map_or(hi, |e| e.max(hi)));
+        let a = &mut self.acc[k];
+        let (mut first, mut last, mut widest) = match a.last_t {
+            Some(last) => (a.first_t, last, a.max_delta),
+            None => (ts[0], ts[0], a.max_delta),
+        };
+        let skip = usize::from(a.last_t.is_none());
+        for &t in &ts[skip..] {
+            let d = t - last;
+            if d < 0 {
+                self.out_of_order += 1;
+            } else if d == 0 {
+                self.duplicates += 1;
+            } else {
+                if (d as usize) < SHORT_DELTAS {
+                    self.deltas[d as usize] += 1;
+                } else {
+                    *self.long_deltas.entry(d.min(MAX_DELTA_KEY)).or_insert(0) += 1;
+                }
+                widest = widest.max(d);
+                last = t;
+            }
+            first = first.min(t);
+        }
+        self.longest = self.longest.max(widest);
+        a.first_t = first;
+        a.last_t = Some(last);
+        a.max_delta = widest;
     }
 
     /// The most common gap between a VM's readings: robust to the jitter of Bitbrains

@@ -30,6 +30,7 @@ pub mod read;
 pub mod resample;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use polars::prelude::DataFrame;
 pub use scalelab_sim::workload::TraceFormat;
@@ -130,22 +131,29 @@ pub struct Source {
     pub path: PathBuf,
     pub format: TraceFormat,
     pub files: Vec<PathBuf>,
+    /// The files' size, when a scan has already seen it (a thousand small files
+    /// cost as much to stat again as to read).
+    disk_bytes: OnceLock<u64>,
 }
 
 impl Source {
     /// Total bytes on disk (compressed size for .gz files).
     pub fn bytes(&self) -> u64 {
-        self.files
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum()
+        *self.disk_bytes.get_or_init(|| {
+            let files = read::SmallFiles::new(&self.files, u64::MAX);
+            self.files.iter().filter_map(|f| files.size(f)).sum()
+        })
     }
 
     /// Stream the trace in canonical chunks (see the crate docs), in a fixed order.
     pub fn scan(&self, f: &mut ChunkFn<'_>) -> Result<(), TraceError> {
         match self.format {
-            TraceFormat::Planetlab => planetlab::scan(&self.files, f),
+            TraceFormat::Planetlab => {
+                let disk = planetlab::scan(&self.files, f)?;
+                // Only a complete scan knows the total (`f` may stop it early).
+                let _ = self.disk_bytes.set(disk);
+                Ok(())
+            }
             TraceFormat::Bitbrains => bitbrains::scan(&self.files, f),
             TraceFormat::Azure => azure::scan(&self.files, f),
             TraceFormat::AlibabaMachine => alibaba::scan(&self.files, alibaba::Table::Machine, f),
@@ -197,6 +205,7 @@ pub fn open(path: &Path, format: Option<TraceFormat>) -> Result<Source, TraceErr
         path: path.to_path_buf(),
         format,
         files,
+        disk_bytes: OnceLock::new(),
     })
 }
 

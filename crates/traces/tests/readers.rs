@@ -45,6 +45,65 @@ fn planetlab_files_line_up_in_time() {
     assert!(r.memory.is_none() && r.memory_quality.is_none());
 }
 
+/// Hundreds of files (several parallel batches) come back in natural name order with
+/// their own rows, whatever worker read them: plain, gzip, empty, a large file, CRLF.
+#[test]
+fn planetlab_many_files_keep_their_order_and_rows() {
+    use std::io::Write;
+    let dir = tmp("pl-many");
+    let n = 700;
+    let mut expect: Vec<Vec<f64>> = Vec::new();
+    let mut disk = 0;
+    for k in 0..n {
+        let rows = match k {
+            450 => 0,
+            300 => 30_000,
+            _ => 1 + k % 5,
+        };
+        let vals: Vec<f64> = (0..rows).map(|i| ((k * 7 + i) % 101) as f64).collect();
+        let nl = if k % 3 == 0 { "\r\n" } else { "\n" };
+        let text: String = vals.iter().map(|v| format!("{v}{nl}")).collect();
+        let bytes = if k == 37 {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(text.as_bytes()).unwrap();
+            enc.finish().unwrap()
+        } else {
+            text.into_bytes()
+        };
+        disk += bytes.len() as u64;
+        std::fs::write(dir.join(format!("vm{k}")), bytes).unwrap();
+        expect.push(vals);
+    }
+    let src = open(&dir, Some(TraceFormat::Planetlab)).unwrap();
+    let mut got: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut names = Vec::new();
+    src.scan(&mut |c| {
+        let vm = c.df.column("vm").unwrap().u32().unwrap();
+        let ts = c.df.column("timestamp").unwrap().i64().unwrap();
+        let cpu = c.df.column("cpu").unwrap().f64().unwrap();
+        for ((k, t), v) in vm
+            .into_no_null_iter()
+            .zip(ts.into_no_null_iter())
+            .zip(cpu.into_no_null_iter())
+        {
+            let vals = &mut got[k as usize];
+            assert_eq!(t, 300 * vals.len() as i64, "vm{k}");
+            vals.push(v);
+        }
+        names = c.names.to_vec();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got, expect);
+    assert_eq!(names, (0..n).map(|k| format!("vm{k}")).collect::<Vec<_>>());
+    // The scan counted the bytes on disk (the gzip file's compressed size).
+    assert_eq!(src.bytes(), disk);
+    let r = inspect(&src).unwrap();
+    // The empty file is a VM without readings.
+    assert_eq!((r.files, r.vms, r.bytes), (n as u64, n as u64 - 1, disk));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bitbrains_jitter_gaps_and_cpu_above_100() {
     let r = report("bitbrains", None);
