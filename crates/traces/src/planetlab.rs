@@ -14,10 +14,10 @@
 //!   directly rather than through polars, whose per-call set-up would dominate such
 //!   small inputs.
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use crate::read::{self, CHUNK_BYTES, SmallFiles};
 use crate::{Chunk, ChunkFn, TraceError, col};
@@ -29,8 +29,11 @@ const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Files one worker task reads and parses in a row.
 const PART_FILES: usize = 16;
-/// Parts read in parallel before they are handed on.
-const BATCH_PARTS: usize = 16;
+/// Parts read ahead of the one being handed on.
+const PARTS_AHEAD: usize = 8;
+
+/// A part's chunks, each with the number of VM codes it covers, and its bytes on disk.
+type Part = (Vec<(DataFrame, usize)>, u64);
 
 /// Append the file's samples (NaN for a blank line) to `cpu`, or name the first bad line.
 fn parse(path: &Path, text: &[u8], cpu: &mut Vec<f64>) -> Result<usize, TraceError> {
@@ -44,6 +47,9 @@ fn parse(path: &Path, text: &[u8], cpu: &mut Vec<f64>) -> Result<usize, TraceErr
     }
     if body.is_empty() {
         return Ok(0);
+    }
+    if let Some(n) = parse_short(body, cpu) {
+        return Ok(n);
     }
     let mut n = 0;
     let mut rest = body;
@@ -70,6 +76,39 @@ fn parse(path: &Path, text: &[u8], cpu: &mut Vec<f64>) -> Result<usize, TraceErr
     }
 }
 
+/// The usual file: every line one or two digits (CoMon's percentages nearly always
+/// are), taken a line at a time without looking for its end. `None`, with nothing
+/// appended, for anything else, which the line parser handles.
+fn parse_short(body: &[u8], cpu: &mut Vec<f64>) -> Option<usize> {
+    let start = cpu.len();
+    cpu.reserve(body.len() / 2 + 1);
+    let mut i = 0;
+    while i < body.len() {
+        let a = body[i].wrapping_sub(b'0');
+        let b = body.get(i + 1).map_or(b'\n', |&b| b);
+        let end = body.get(i + 2).map_or(b'\n', |&c| c);
+        let v = if a >= 10 {
+            None
+        } else if b == b'\n' {
+            i += 2;
+            Some(a as f64)
+        } else if b.is_ascii_digit() && end == b'\n' {
+            i += 3;
+            Some((a * 10 + (b - b'0')) as f64)
+        } else {
+            None
+        };
+        match v {
+            Some(v) => cpu.push(v),
+            None => {
+                cpu.truncate(start);
+                return None;
+            }
+        }
+    }
+    Some(cpu.len() - start)
+}
+
 /// One line's value other than a plain one- or two-digit number: a longer integer, a
 /// decimal, or nothing (a blank line is a missing sample, NaN here).
 fn value(path: &Path, line_no: usize, line: &[u8]) -> Result<f64, TraceError> {
@@ -94,11 +133,7 @@ fn value(path: &Path, line_no: usize, line: &[u8]) -> Result<f64, TraceError> {
 
 /// Read and parse one worker's run of files into chunks (one, unless the text passes
 /// [`CHUNK_BYTES`]); each chunk says how many VM codes it covers.
-fn read_part(
-    reader: &SmallFiles,
-    files: &[PathBuf],
-    first: usize,
-) -> Result<(Vec<(DataFrame, usize)>, u64), TraceError> {
+fn read_part(reader: &SmallFiles, files: &[PathBuf], first: usize) -> Result<Part, TraceError> {
     let mut buf = Vec::new();
     let (mut vm, mut ts, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
     let mut out = Vec::new();
@@ -153,43 +188,112 @@ fn frame(vm: Vec<u32>, ts: Vec<i64>, cpu: Vec<f64>) -> PolarsResult<DataFrame> {
     )
 }
 
-/// Files read are handed on in batches of parts (one part per worker task); a second
-/// thread reads the next batch while the caller consumes this one, so reading, which is
-/// mostly the kernel opening files, overlaps the caller's work on the rows. Returns the
-/// files' size on disk.
+/// Parts are read on the thread pool, at most [`PARTS_AHEAD`] ahead of the part the
+/// caller is consuming (which bounds memory), and handed on in file order. Reading,
+/// mostly the kernel opening files, so overlaps the caller's work on the rows, and no
+/// worker waits for a batch to finish. Returns the files' size on disk.
 pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<u64, TraceError> {
     let names: Vec<String> = files.iter().map(|p| read::stem(p)).collect();
-    let reader = SmallFiles::new(files, MAX_FILE_BYTES);
-    let batch_files = PART_FILES * BATCH_PARTS;
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let reader = &reader;
-        s.spawn(move || {
-            for (b, batch) in files.chunks(batch_files).enumerate() {
-                let parts: Vec<_> = batch
-                    .par_chunks(PART_FILES)
-                    .enumerate()
-                    .map(|(p, part)| read_part(reader, part, b * batch_files + p * PART_FILES))
-                    .collect();
-                // The receiver hangs up when the caller stopped on an error.
-                if tx.send(parts).is_err() {
-                    return;
-                }
-            }
-        });
+    let reader = &SmallFiles::new(files, MAX_FILE_BYTES);
+    let parts: Vec<&[PathBuf]> = files.chunks(PART_FILES).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Runs on the caller's thread: `f` need not be Send, only the reading is handed out.
+    rayon::in_place_scope(|s| {
+        let spawn = |p: usize| {
+            let (tx, part) = (tx.clone(), parts[p]);
+            s.spawn(move |_| {
+                // A reader that panicked still reports, so the caller never waits on it.
+                let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    read_part(reader, part, p * PART_FILES)
+                }))
+                .unwrap_or_else(|_| Err(TraceError::invalid(&part[0], "reading failed")));
+                let _ = tx.send((p, r));
+            });
+        };
+        let mut ready: Vec<Option<Result<Part, TraceError>>> = Vec::new();
+        ready.resize_with(parts.len(), || None);
+        let ahead = PARTS_AHEAD.min(parts.len());
+        (0..ahead).for_each(spawn);
         let mut disk = 0;
-        for parts in rx {
-            for part in parts {
-                let (chunks, size) = part?;
-                disk += size;
-                for (df, upto) in chunks {
-                    f(&Chunk {
-                        df,
-                        names: &names[..upto],
-                    })?;
-                }
+        for p in 0..parts.len() {
+            while ready[p].is_none() {
+                let (q, r) = rx.recv().expect("every spawned part reports");
+                ready[q] = Some(r);
+            }
+            if p + ahead < parts.len() {
+                spawn(p + ahead);
+            }
+            let (chunks, size) = ready[p].take().expect("part p is ready")?;
+            disk += size;
+            for (df, upto) in chunks {
+                f(&Chunk {
+                    df,
+                    names: &names[..upto],
+                })?;
             }
         }
         Ok(disk)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path must read exactly what the line parser reads: every mix of one-,
+    /// two- and three-digit lines, blank lines, decimals, CRLF and trailing newlines.
+    #[test]
+    fn short_lines_parse_as_the_line_parser_does() {
+        let path = Path::new("vm");
+        let pieces: [&[u8]; 9] = [
+            b"7", b"42", b"100", b"", b"3.5", b"0", b"99", b"12345", b" 8",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) % n) as usize
+        };
+        for _ in 0..5_000 {
+            let lines = 1 + next(12);
+            let crlf = next(6) == 0;
+            let mut text = Vec::new();
+            for i in 0..lines {
+                // Mostly the short values the fast path takes, sometimes anything.
+                let p = if next(4) == 0 {
+                    next(9)
+                } else {
+                    [0, 1, 5, 6][next(4)]
+                };
+                text.extend_from_slice(pieces[p]);
+                if i + 1 < lines || next(2) == 0 {
+                    text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                }
+            }
+            let want: Vec<String> = {
+                let s = String::from_utf8(text.clone()).unwrap();
+                let body = s.trim_end_matches(['\n', '\r', ' ', '\t']);
+                if body.is_empty() {
+                    Vec::new()
+                } else {
+                    body.split('\n')
+                        .map(|l| match l.trim().parse::<f64>() {
+                            Ok(v) => format!("{v}"),
+                            Err(_) => "NaN".to_string(),
+                        })
+                        .collect()
+                }
+            };
+            let mut cpu = vec![-1.0];
+            let n = parse(path, &text, &mut cpu).unwrap();
+            let got: Vec<String> = cpu[1..].iter().map(|v| format!("{v}")).collect();
+            assert_eq!(
+                (n, &got),
+                (want.len(), &want),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
 }

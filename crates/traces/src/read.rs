@@ -59,27 +59,30 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 /// The regular, non-hidden files of a directory in natural name order.
 pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
-    let mut files = Vec::new();
+    let mut names = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| TraceError::io(dir, e))? {
         let e = e.map_err(|e| TraceError::io(dir, e))?;
-        let name = e.file_name().to_string_lossy().into_owned();
+        let name = e
+            .file_name()
+            .into_string()
+            .unwrap_or_else(|n| n.to_string_lossy().into_owned());
         if name.starts_with('.') {
             continue;
         }
-        let p = e.path();
         // The entry's type comes with the listing on most filesystems: no stat per
         // file (symlinks are followed).
         let is_file = match e.file_type() {
-            Ok(t) if t.is_symlink() => p.is_file(),
-            Ok(t) => t.is_file(),
-            Err(_) => p.is_file(),
+            Ok(t) if !t.is_symlink() => t.is_file(),
+            _ => e.path().is_file(),
         };
         if is_file {
-            files.push((name, p));
+            names.push((name, e.file_name()));
         }
     }
-    files.sort_by(|a, b| natural_cmp(&a.0, &b.0));
-    Ok(files.into_iter().map(|(_, p)| p).collect())
+    // Names in a directory are unique, and natural order breaks ties between "01" and
+    // "1": an unstable sort gives the same order every time.
+    names.sort_unstable_by(|a, b| natural_cmp(&a.0, &b.0));
+    Ok(names.into_iter().map(|(_, n)| dir.join(n)).collect())
 }
 
 /// The file's name without `.csv`, `.gz`: a VM's id in one-file-per-VM traces.
@@ -219,9 +222,12 @@ impl SmallFiles {
         // With the size known, the read that returns it all is the last: no second read
         // just to see the end (a system call per file is a fifth of the work here).
         let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        let want = size.map_or(0, |s| s.min(self.max) as usize + 1);
-        if buf.len() < want.max(1 << 16) {
-            buf.resize(want.max(1 << 16), 0);
+        // Room for the whole file and one byte more (a file that grew since is read on).
+        let want = size
+            .map_or(1 << 16, |s| s.min(self.max) as usize + 1)
+            .max(4096);
+        if buf.len() < want {
+            buf.resize(want, 0);
         }
         let mut n = 0;
         loop {
