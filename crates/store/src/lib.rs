@@ -118,11 +118,65 @@ const PIPELINE_MIN_PLANS: usize = 256;
 const PIPELINE_CHUNK: usize = 512;
 
 /// The decision's plan as JSON, written into `buf` (reused between decisions).
-fn plan_json<'a>(d: &ScalingDecision, buf: &'a mut Vec<u8>) -> Option<&'a str> {
-    let p = d.migration_plan.as_ref()?;
-    buf.clear();
-    serde_json::to_writer(&mut *buf, p).expect("plans serialize");
-    Some(std::str::from_utf8(buf).expect("JSON is UTF-8"))
+/// The plans of `chunk` as JSON, one after another, and where each ends (a decision
+/// without a plan adds nothing). One buffer per chunk, checked as UTF-8 once.
+fn plan_texts(chunk: &[ScalingDecision]) -> (String, Vec<usize>) {
+    let mut text = Vec::with_capacity(chunk.len() * 1024);
+    let mut ends = Vec::with_capacity(chunk.len());
+    for d in chunk {
+        if let Some(p) = &d.migration_plan {
+            serde_json::to_writer(&mut text, p).expect("plans serialize");
+        }
+        ends.push(text.len());
+    }
+    (String::from_utf8(text).expect("JSON is UTF-8"), ends)
+}
+
+/// Rows per multi-row INSERT statement. The statement is `INSERT OR FAIL`: a plain
+/// multi-row INSERT keeps a statement journal so that it could undo its own earlier rows
+/// on a constraint error, copying every page it touches (32 KiB each) a second time,
+/// which made groups slower than single rows. FAIL leaves that undo to the enclosing
+/// transaction, which `insert_decisions` rolls back on any error: all or none still.
+const INSERT_GROUP: usize = 8;
+
+const INSERT_COLUMNS: usize = 10;
+
+/// `INSERT ... VALUES (?1, ..., ?10), (?11, ...)` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=INSERT_COLUMNS)
+                .map(|c| format!("?{}", r * INSERT_COLUMNS + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT OR FAIL INTO scaling_history (vm_id, resource_type, action, current_value, \
+         target_value, confidence, reasoning, timestamp_ms, target_node_id, migration_plan) \
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+fn bind_rows(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    rows: &[(&ScalingDecision, Option<&str>)],
+) -> rusqlite::Result<()> {
+    for (r, (d, plan)) in rows.iter().enumerate() {
+        let at = r * INSERT_COLUMNS;
+        stmt.raw_bind_parameter(at + 1, &d.vm_id)?;
+        stmt.raw_bind_parameter(at + 2, d.resource_type.as_str())?;
+        stmt.raw_bind_parameter(at + 3, d.action.as_str())?;
+        stmt.raw_bind_parameter(at + 4, d.current_value)?;
+        stmt.raw_bind_parameter(at + 5, d.target_value)?;
+        stmt.raw_bind_parameter(at + 6, d.confidence)?;
+        stmt.raw_bind_parameter(at + 7, &d.reasoning)?;
+        stmt.raw_bind_parameter(at + 8, d.timestamp_ms)?;
+        stmt.raw_bind_parameter(at + 9, &d.target_node_id)?;
+        stmt.raw_bind_parameter(at + 10, plan)?;
+    }
+    Ok(())
 }
 
 /// Run records larger than this are stored by path only.
@@ -526,56 +580,58 @@ impl Store {
             .transaction()
             .map_err(|e| map_err(&path, "starting a write", e))?;
         {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO scaling_history (vm_id, resource_type, action, current_value,
-                     target_value, confidence, reasoning, timestamp_ms, target_node_id,
-                     migration_plan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )
-                .map_err(|e| map_err(&path, "preparing an insert", e))?;
-            let mut insert = |d: &ScalingDecision, plan: Option<&str>| {
-                stmt.execute(params![
-                    d.vm_id,
-                    d.resource_type.as_str(),
-                    d.action.as_str(),
-                    d.current_value,
-                    d.target_value,
-                    d.confidence,
-                    d.reasoning,
-                    d.timestamp_ms,
-                    d.target_node_id,
-                    plan,
-                ])
-                .map(drop)
-                .map_err(|e| map_err(&path, "inserting a decision", e))
+            let prepare = |rows| {
+                tx.prepare_cached(&insert_sql(rows))
+                    .map_err(|e| map_err(&path, "preparing an insert", e))
+            };
+            let (mut one, mut group) = (prepare(1)?, prepare(INSERT_GROUP)?);
+            // Rows go in INSERT_GROUP to a statement: a statement's own cost (its start,
+            // its cursors, the AUTOINCREMENT counter written back at its end) is then
+            // paid once per group instead of once per row.
+            let mut insert = |chunk: &[ScalingDecision], text: &str, ends: &[usize]| {
+                let mut start = 0;
+                let rows: Vec<(&ScalingDecision, Option<&str>)> = chunk
+                    .iter()
+                    .zip(ends)
+                    .map(|(d, &end)| {
+                        let plan = d.migration_plan.as_ref().map(|_| &text[start..end]);
+                        start = end;
+                        (d, plan)
+                    })
+                    .collect();
+                for g in rows.chunks(INSERT_GROUP) {
+                    if g.len() == INSERT_GROUP {
+                        bind_rows(&mut group, g)
+                            .and_then(|()| group.raw_execute())
+                            .map_err(|e| map_err(&path, "inserting decisions", e))?;
+                    } else {
+                        for row in g {
+                            bind_rows(&mut one, std::slice::from_ref(row))
+                                .and_then(|()| one.raw_execute())
+                                .map_err(|e| map_err(&path, "inserting a decision", e))?;
+                        }
+                    }
+                }
+                Ok::<(), StoreError>(())
             };
             let plans = decisions
                 .iter()
                 .filter(|d| d.migration_plan.is_some())
                 .count();
             if plans < PIPELINE_MIN_PLANS {
-                let mut buf = Vec::new();
-                for d in decisions {
-                    let plan = plan_json(d, &mut buf);
-                    insert(d, plan)?;
+                for chunk in decisions.chunks(PIPELINE_CHUNK) {
+                    let (text, ends) = plan_texts(chunk);
+                    insert(chunk, &text, &ends)?;
                 }
             } else {
                 // Serializing a plan costs about as much as SQLite's insert of it: do it
                 // on a second thread, a chunk ahead, so the two overlap.
                 std::thread::scope(|scope| -> Result<()> {
                     let (tx_chunks, rx_chunks) =
-                        std::sync::mpsc::sync_channel::<(Vec<u8>, Vec<usize>)>(4);
+                        std::sync::mpsc::sync_channel::<(String, Vec<usize>)>(4);
                     scope.spawn(move || {
                         for chunk in decisions.chunks(PIPELINE_CHUNK) {
-                            let mut text = Vec::with_capacity(chunk.len() * 1024);
-                            let mut ends = Vec::with_capacity(chunk.len());
-                            for d in chunk {
-                                if let Some(p) = &d.migration_plan {
-                                    serde_json::to_writer(&mut text, p).expect("plans serialize");
-                                }
-                                ends.push(text.len());
-                            }
-                            if tx_chunks.send((text, ends)).is_err() {
+                            if tx_chunks.send(plan_texts(chunk)).is_err() {
                                 return; // the writer stopped on an error
                             }
                         }
@@ -583,14 +639,7 @@ impl Store {
                     for chunk in decisions.chunks(PIPELINE_CHUNK) {
                         let (text, ends) =
                             rx_chunks.recv().expect("the serializer sends every chunk");
-                        let mut start = 0;
-                        for (d, &end) in chunk.iter().zip(&ends) {
-                            let plan = d.migration_plan.as_ref().map(|_| {
-                                std::str::from_utf8(&text[start..end]).expect("JSON is UTF-8")
-                            });
-                            start = end;
-                            insert(d, plan)?;
-                        }
+                        insert(chunk, &text, &ends)?;
                     }
                     Ok(())
                 })?;
