@@ -386,10 +386,12 @@ impl Store {
         if !read_only {
             if version == 0 && !store.has_table("scaling_history")? {
                 // A new database: large pages mean far fewer write calls for rows that
-                // carry a 1.5 KB plan. Only possible before the first table exists.
+                // carry a 1.5 KB plan (SQLite's largest, 64 KiB, measured ~5 % faster
+                // than 32 KiB once rows go in groups). Only possible before the first
+                // table exists.
                 store
                     .conn
-                    .pragma_update(None, "page_size", 32_768)
+                    .pragma_update(None, "page_size", 65_536)
                     .map_err(|e| store.err("setting the page size", e))?;
             }
             store.enable_wal()?;
@@ -403,8 +405,8 @@ impl Store {
                 .map_err(|e| store.err("enabling foreign keys", e))?;
             // Batches of thousands of plans: a 64 MiB page cache keeps the indexes in
             // memory, reads go through mmap instead of read calls, and checkpointing
-            // every 64 MiB of WAL (2,000 pages of 32 KiB) keeps fsyncs rare (WAL
-            // checkpoints never lose committed data).
+            // every 64 MiB of WAL keeps fsyncs rare (WAL checkpoints never lose
+            // committed data).
             store
                 .conn
                 .pragma_update(None, "cache_size", -65_536)
@@ -420,7 +422,11 @@ impl Store {
             let pages = if store.checkpointer.is_some() {
                 0
             } else {
-                2_000
+                let page_bytes: i64 = store
+                    .conn
+                    .query_row("PRAGMA page_size", [], |r| r.get(0))
+                    .map_err(|e| store.err("reading the page size", e))?;
+                (64 << 20) / page_bytes.max(512)
             };
             store
                 .conn
