@@ -428,3 +428,111 @@ impl fmt::Display for Report {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn chunk(rows: &[(u32, i64, f64)], memory: bool) -> DataFrame {
+        let mut cols = vec![
+            Column::new(col::VM.into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+            Column::new(
+                col::TIMESTAMP.into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                col::CPU.into(),
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
+        ];
+        if memory {
+            cols.push(Column::new(
+                col::MEMORY.into(),
+                rows.iter().map(|_| 50.0).collect::<Vec<_>>(),
+            ));
+        }
+        DataFrame::new(rows.len(), cols).unwrap()
+    }
+
+    /// The slice path (a VM's run of readings at a time) counts exactly what the
+    /// row-at-a-time path counts: gaps, out-of-order and duplicate readings, spans.
+    #[test]
+    fn runs_of_a_vm_are_counted_as_rows_one_by_one() {
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let names: Vec<String> = (0..5).map(|k| format!("vm{k}")).collect();
+        let mut rows = Vec::new();
+        let mut clock = [0i64; 5];
+        for _ in 0..3_000 {
+            // Runs of one VM; steps forward, repeated, backward and long gaps.
+            let k = next(5) as usize;
+            for _ in 0..1 + next(20) {
+                clock[k] += [300, 300, 300, 0, -600, 301, 7_200, 700_000][next(8) as usize];
+                rows.push((k as u32, clock[k], next(12_000) as f64 / 100.0));
+            }
+        }
+        let source = Source {
+            path: "t".into(),
+            format: crate::TraceFormat::Generic,
+            files: Vec::new(),
+            disk_bytes: OnceLock::new(),
+        };
+        let mut fast = Inspector::default();
+        for part in rows.chunks(997) {
+            fast.add(&Chunk {
+                df: chunk(part, false),
+                names: &names,
+            })
+            .unwrap();
+        }
+        // With a memory column the inspector takes the row-at-a-time path.
+        let mut slow = Inspector::default();
+        slow.add(&Chunk {
+            df: chunk(&rows, true),
+            names: &names,
+        })
+        .unwrap();
+        let (a, b) = (fast.finish(&source), slow.finish(&source));
+        assert!(a.out_of_order > 0 && a.duplicates > 0 && a.gaps > 0);
+        assert_eq!(
+            (
+                a.rows,
+                a.start_s,
+                a.end_s,
+                a.interval_s,
+                a.gaps,
+                a.vms_with_gaps
+            ),
+            (
+                b.rows,
+                b.start_s,
+                b.end_s,
+                b.interval_s,
+                b.gaps,
+                b.vms_with_gaps
+            )
+        );
+        assert_eq!(
+            (
+                a.longest_gap_s,
+                a.out_of_order,
+                a.duplicates,
+                a.cpu,
+                a.cpu_quality
+            ),
+            (
+                b.longest_gap_s,
+                b.out_of_order,
+                b.duplicates,
+                b.cpu,
+                b.cpu_quality
+            )
+        );
+    }
+}

@@ -9,10 +9,10 @@
 //! - Trailing blank lines and a missing final newline are ignored; `\r\n` is accepted.
 //! - A blank line inside a file is a missing sample (null, counted as invalid).
 //! - A thousand files of a kilobyte each: the cost is in opening them, so they are opened
-//!   relative to their directory, read and parsed on all cores (results in file order)
-//!   while the caller works on the previous batch, and the one-number lines are parsed
-//!   directly rather than through polars, whose per-call set-up would dominate such
-//!   small inputs.
+//!   relative to their directory, read and parsed on all cores a window ahead of the
+//!   part the caller is working on (results in file order), and the one-number lines
+//!   are parsed directly rather than through polars, whose per-call set-up would
+//!   dominate such small inputs.
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

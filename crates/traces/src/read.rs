@@ -210,9 +210,8 @@ impl SmallFiles {
     }
 
     /// The file's text (gunzipped when it starts with the gzip magic bytes) and its size
-    /// on disk. `buf` is the caller's scratch space, reused from file to file: it stays
-    /// zero-filled to its length so no file pays for a fresh allocation or for clearing
-    /// it.
+    /// on disk. `buf` is the caller's scratch space, reused from file to file: it keeps
+    /// its length between files, so only its first use pays for allocating and clearing.
     pub fn read<'b>(
         &self,
         path: &Path,
@@ -222,7 +221,8 @@ impl SmallFiles {
         // With the size known, the read that returns it all is the last: no second read
         // just to see the end (a system call per file is a fifth of the work here).
         let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        // Room for the whole file and one byte more (a file that grew since is read on).
+        // Room for the whole file and a byte more: a file that grew since `fstat` shows
+        // it in its first read, and is then read to its end.
         let want = size
             .map_or(1 << 16, |s| s.min(self.max) as usize + 1)
             .max(4096);
