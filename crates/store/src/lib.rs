@@ -121,11 +121,12 @@ const PIPELINE_CHUNK: usize = 512;
 /// The plans of `chunk` as JSON, one after another, and where each ends (a decision
 /// without a plan adds nothing). One buffer per chunk, checked as UTF-8 once.
 fn plan_texts(chunk: &[ScalingDecision]) -> (String, Vec<usize>) {
-    let mut text = Vec::with_capacity(chunk.len() * 1024);
+    let plans = chunk.iter().filter(|d| d.migration_plan.is_some()).count();
+    let mut text = Vec::with_capacity(plans * 2048);
     let mut ends = Vec::with_capacity(chunk.len());
     for d in chunk {
         if let Some(p) = &d.migration_plan {
-            serde_json::to_writer(&mut text, p).expect("plans serialize");
+            p.write_json(&mut text);
         }
         ends.push(text.len());
     }
