@@ -318,12 +318,19 @@ fn finite_or_max(v: f64) -> f64 {
 
 // ---- human-readable strings ------------------------------------------------------------
 
-fn fmt_duration(s: u64) -> String {
-    if s % 60 == 0 && s > 0 {
-        let m = s / 60;
-        format!("{m} minute{}", if m == 1 { "" } else { "s" })
-    } else {
-        format!("{s} seconds")
+/// Seconds as the plan's text writes them ("10 minutes", "95 seconds"); a Display
+/// rather than a String: the store writes these for every plan.
+struct Duration(u64);
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if s % 60 == 0 && s > 0 {
+            let m = s / 60;
+            write!(f, "{m} minute{}", if m == 1 { "" } else { "s" })
+        } else {
+            write!(f, "{s} seconds")
+        }
     }
 }
 
@@ -365,16 +372,21 @@ fn parse_mib(s: &str) -> Option<u64> {
     Some((n * factor).round() as u64)
 }
 
-fn fmt_num(v: f64) -> String {
-    let r = round_to(v, 2);
-    if r.fract() == 0.0 && r.abs() < 1e15 {
-        // Integer printing: `{:.0}` takes float formatting's slow exact path, which
-        // showed in the store's insert profile.
-        (r as i64).to_string()
-    } else if r.fract() == 0.0 {
-        format!("{r:.0}")
-    } else {
-        format!("{r}")
+/// A number rounded to 2 decimals, without trailing zeros.
+struct Num(f64);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = round_to(self.0, 2);
+        if r.fract() == 0.0 && r.abs() < 1e15 {
+            // Integer printing: `{:.0}` takes float formatting's slow exact path, which
+            // showed in the store's insert profile.
+            write!(f, "{}", r as i64)
+        } else if r.fract() == 0.0 {
+            write!(f, "{r:.0}")
+        } else {
+            write!(f, "{r}")
+        }
     }
 }
 
@@ -388,11 +400,18 @@ const INSUFFICIENT: &str = "Target node resources become insufficient";
 const CONNECTIVITY: &str = "Network connectivity issues detected";
 
 /// `base`, plus ` (detail)` when a parameter is stated.
-fn with_detail(f: &mut fmt::Formatter<'_>, base: &str, detail: Option<String>) -> fmt::Result {
-    match detail {
-        Some(d) => write!(f, "{base} ({d})"),
-        None => f.write_str(base),
+fn with_detail(
+    f: &mut fmt::Formatter<'_>,
+    base: &str,
+    detail: Option<impl FnOnce(&mut fmt::Formatter<'_>) -> fmt::Result>,
+) -> fmt::Result {
+    f.write_str(base)?;
+    if let Some(d) = detail {
+        f.write_str(" (")?;
+        d(f)?;
+        f.write_str(")")?;
     }
+    Ok(())
 }
 
 /// The parenthesised detail after `base`, `None` when absent, `Err` for other text.
@@ -414,14 +433,15 @@ impl fmt::Display for SuccessCriterion {
             Self::RemainsResponsive { max_pause_ms } => with_detail(
                 f,
                 RESPONSIVE,
-                max_pause_ms.map(|ms| format!("no pause over {ms} ms")),
+                max_pause_ms
+                    .map(|ms| move |f: &mut fmt::Formatter<'_>| write!(f, "no pause over {ms} ms")),
             ),
             Self::CompletesWithin { max_duration_s } => {
-                write!(f, "{COMPLETES}{}", fmt_duration(*max_duration_s))
+                write!(f, "{COMPLETES}{}", Duration(*max_duration_s))
             }
             Self::UtilizationImproves {
                 min_improvement_pct,
-            } => write!(f, "{IMPROVES}{}%", fmt_num(*min_improvement_pct)),
+            } => write!(f, "{IMPROVES}{}%", Num(*min_improvement_pct)),
             Self::NoDataLoss => f.write_str(NO_LOSS),
         }
     }
@@ -457,27 +477,38 @@ impl FromStr for SuccessCriterion {
 impl fmt::Display for RollbackCondition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Timeout { timeout_s } => with_detail(f, TIMEOUT, timeout_s.map(fmt_duration)),
+            Self::Timeout { timeout_s } => with_detail(
+                f,
+                TIMEOUT,
+                timeout_s.map(|s| move |f: &mut fmt::Formatter<'_>| write!(f, "{}", Duration(s))),
+            ),
             Self::Unresponsive { max_pause_ms } => with_detail(
                 f,
                 UNRESPONSIVE,
-                max_pause_ms.map(|ms| format!("no response for over {ms} ms")),
+                max_pause_ms.map(|ms| {
+                    move |f: &mut fmt::Formatter<'_>| write!(f, "no response for over {ms} ms")
+                }),
             ),
             Self::TargetInsufficient { limits } => with_detail(
                 f,
                 INSUFFICIENT,
                 limits.map(|l| {
-                    format!(
-                        "CPU above {}% with the VM, or free memory below {} MiB",
-                        fmt_num(l.cpu_ceiling_frac * 100.0),
-                        l.min_free_memory_mib
-                    )
+                    move |f: &mut fmt::Formatter<'_>| {
+                        write!(
+                            f,
+                            "CPU above {}% with the VM, or free memory below {} MiB",
+                            Num(l.cpu_ceiling_frac * 100.0),
+                            l.min_free_memory_mib
+                        )
+                    }
                 }),
             ),
             Self::ConnectivityLost { min_bandwidth_mbps } => with_detail(
                 f,
                 CONNECTIVITY,
-                min_bandwidth_mbps.map(|b| format!("bandwidth below {} Mbps", fmt_num(b))),
+                min_bandwidth_mbps.map(|b| {
+                    move |f: &mut fmt::Formatter<'_>| write!(f, "bandwidth below {} Mbps", Num(b))
+                }),
             ),
         }
     }
@@ -557,7 +588,7 @@ impl ResourceRequirements {
         [
             (
                 "target_node_cpu_available",
-                format!(">{}%", fmt_num(self.cpu_available_frac * 100.0)),
+                format!(">{}%", Num(self.cpu_available_frac * 100.0)),
             ),
             (
                 "target_node_memory_available",
@@ -568,7 +599,7 @@ impl ResourceRequirements {
             ),
             (
                 "network_bandwidth_required",
-                format!("{}Mbps minimum", fmt_num(self.min_bandwidth_mbps)),
+                format!("{}Mbps minimum", Num(self.min_bandwidth_mbps)),
             ),
         ]
     }
@@ -672,7 +703,9 @@ mod json {
 
     /// No escape needed: serde_json escapes only `"`, `\\` and control characters.
     fn plain(s: &[u8]) -> bool {
-        s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+        // No early exit: the compiler can then check many bytes at a time.
+        s.iter()
+            .fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'))
     }
 
     pub fn string(out: &mut Vec<u8>, s: &str) {
@@ -689,8 +722,18 @@ mod json {
         serde_json::to_writer(&mut *out, &v).expect("a number serializes");
     }
 
-    pub fn integer(out: &mut Vec<u8>, v: u64) {
-        write!(out, "{v}").expect("writing to a Vec");
+    pub fn integer(out: &mut Vec<u8>, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&digits[i..]);
     }
 
     /// A JSON array of the items' Display strings, written in place.
