@@ -193,7 +193,6 @@ fn frame(vm: Vec<u32>, ts: Vec<i64>, cpu: Vec<f64>) -> PolarsResult<DataFrame> {
 /// mostly the kernel opening files, so overlaps the caller's work on the rows, and no
 /// worker waits for a batch to finish. Returns the files' size on disk.
 pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<u64, TraceError> {
-    let names: Vec<String> = files.iter().map(|p| read::stem(p)).collect();
     let reader = &SmallFiles::new(files, MAX_FILE_BYTES);
     let parts: Vec<&[PathBuf]> = files.chunks(PART_FILES).collect();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -214,6 +213,9 @@ pub fn scan(files: &[PathBuf], f: &mut ChunkFn<'_>) -> Result<u64, TraceError> {
         ready.resize_with(parts.len(), || None);
         let ahead = PARTS_AHEAD.min(parts.len());
         (0..ahead).for_each(spawn);
+        // The VM names are needed from the first chunk on: made while the first parts
+        // are read.
+        let names: Vec<String> = files.iter().map(|p| read::stem(p)).collect();
         let mut disk = 0;
         for p in 0..parts.len() {
             while ready[p].is_none() {
