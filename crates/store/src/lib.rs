@@ -135,8 +135,8 @@ fn plan_texts(chunk: &[ScalingDecision]) -> (String, Vec<usize>) {
 
 /// Rows per multi-row INSERT statement. The statement is `INSERT OR FAIL`: a plain
 /// multi-row INSERT keeps a statement journal so that it could undo its own earlier rows
-/// on a constraint error, copying every page it touches (32 KiB each) a second time,
-/// which made groups slower than single rows. FAIL leaves that undo to the enclosing
+/// on a constraint error, copying every page it touches (32-64 KiB each) a second
+/// time, which made groups slower than single rows. FAIL leaves that undo to the enclosing
 /// transaction, which `insert_decisions` rolls back on any error: all or none still.
 const INSERT_GROUP: usize = 8;
 
