@@ -59,15 +59,7 @@ fn parse(path: &Path, text: &[u8], cpu: &mut Vec<f64>) -> Result<usize, TraceErr
             None => (rest, None),
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // CoMon's values are one or two digits nearly always: those skip the general path.
-        let v = match *line {
-            [a] if a.is_ascii_digit() => (a - b'0') as f64,
-            [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
-                ((a - b'0') * 10 + (b - b'0')) as f64
-            }
-            _ => value(path, n + 1, line)?,
-        };
-        cpu.push(v);
+        cpu.push(value(path, n + 1, line)?);
         n += 1;
         match next {
             Some(r) => rest = r,
@@ -109,8 +101,8 @@ fn parse_short(body: &[u8], cpu: &mut Vec<f64>) -> Option<usize> {
     Some(cpu.len() - start)
 }
 
-/// One line's value other than a plain one- or two-digit number: a longer integer, a
-/// decimal, or nothing (a blank line is a missing sample, NaN here).
+/// One line's value: an integer (read directly), a decimal, or nothing (a blank line is
+/// a missing sample, NaN here).
 fn value(path: &Path, line_no: usize, line: &[u8]) -> Result<f64, TraceError> {
     if !line.is_empty() && line.len() <= 15 && line.iter().all(u8::is_ascii_digit) {
         return Ok(line.iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64) as f64);

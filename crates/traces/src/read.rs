@@ -62,10 +62,8 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
     let mut names = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| TraceError::io(dir, e))? {
         let e = e.map_err(|e| TraceError::io(dir, e))?;
-        let name = e
-            .file_name()
-            .into_string()
-            .unwrap_or_else(|n| n.to_string_lossy().into_owned());
+        let file_name = e.file_name();
+        let name = file_name.to_string_lossy().into_owned();
         if name.starts_with('.') {
             continue;
         }
@@ -76,7 +74,7 @@ pub fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
             _ => e.path().is_file(),
         };
         if is_file {
-            names.push((name, e.file_name()));
+            names.push((name, file_name));
         }
     }
     // Names in a directory are unique, and natural order breaks ties between "01" and
