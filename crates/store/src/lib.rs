@@ -631,7 +631,7 @@ impl Store {
                     insert(chunk, &text, &ends)?;
                 }
             } else {
-                // Serializing a plan costs about as much as SQLite's insert of it: do it
+                // Writing a plan's JSON costs about half of SQLite's insert of it: do it
                 // on a second thread, a chunk ahead, so the two overlap.
                 std::thread::scope(|scope| -> Result<()> {
                     let (tx_chunks, rx_chunks) =
