@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use scalelab_sim::record::RunMetrics;
-use scalelab_sim::{Scenario, Simulation, scenario};
+use scalelab_sim::{ParsedScenario, RunOptions, Scenario, run_scenario};
 
 use crate::spec::{Config, Plan, fnv};
 
@@ -106,17 +106,13 @@ pub fn run_one(plan: &Plan, scenarios: &[LoadedScenario], job: &Job) -> Result<R
     sc.policy = config
         .apply(&sc.policy)
         .map_err(|e| format!("{}: {e}", s.path.display()))?;
-    let sim = Simulation::new(sc, s.hash.clone(), Some(job.seed))
+    let opts = RunOptions {
+        seed: Some(job.seed),
+        check_limits: false,
+        reject_violations: true,
+    };
+    let rec = run_scenario(sc, s.hash.clone(), opts, &mut |_, _| {})
         .map_err(|e| format!("{}: {e}", s.path.display()))?;
-    let rec = sim.run(&mut |_, _| {});
-    if !rec.invariant_violations.is_empty() {
-        return Err(format!(
-            "{}: seed {}: invariant violations: {}",
-            s.path.display(),
-            job.seed,
-            rec.invariant_violations.join("; ")
-        ));
-    }
     Ok(RunResult {
         key: job.key.clone(),
         config_id: job.config_id,
@@ -171,12 +167,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, String> {
         .map(|p| {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
-            let scenario =
-                Scenario::from_toml_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            let parsed =
+                ParsedScenario::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?;
             Ok(LoadedScenario {
                 path: p.clone(),
-                hash: scenario::content_hash(&text),
-                scenario,
+                hash: parsed.content_hash,
+                scenario: parsed.scenario,
             })
         })
         .collect()

@@ -446,13 +446,9 @@ impl SweepSpec {
     }
 }
 
+/// FNV-1a of a string: sweep keys and shard assignment must not change across versions.
 pub fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    scalelab_engine::fnv::fnv1a(s.as_bytes())
 }
 
 /// A path, or a glob with `*` / `?` in its file name, relative to `dir`; sorted.

@@ -1,13 +1,10 @@
 //! Property test of the sweep parser: mutated sweep files give a plan or an error
 //! naming a field, never a panic, and never a plan above the run limit.
 
-#[path = "../../../tests/support/mutate.rs"]
-mod mutate;
-
-use mutate::{apply, config, edits, json_to_toml, toml_to_json};
 use proptest::prelude::*;
 use scalelab_backtest::spec::SweepSpec;
 use scalelab_engine::PolicyConfig;
+use scalelab_testkit::mutate::{apply, config, edits, json_to_toml, toml_to_json};
 
 proptest! {
     #![proptest_config(config(512))]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use scalelab_engine::PolicyConfig;
 use scalelab_engine::input::{InputError, check_non_negative, ensure, from_toml_str};
 use scalelab_sim::record::RunMetrics;
-use scalelab_sim::{Scenario, Simulation, scenario};
+use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
 use crate::files::{read, write_atomic_with};
 
@@ -223,7 +223,10 @@ pub fn check(o: &Options<'_>) -> Result<()> {
     for (i, r) in suite.runs.iter().enumerate() {
         let path = dir.join(&r.scenario);
         let src = read(&path).with_context(|| format!("{}: runs[{i}]", o.suite.display()))?;
-        let mut sc = Scenario::from_toml_str(&src).with_context(|| path.display().to_string())?;
+        let ParsedScenario {
+            scenario: mut sc,
+            content_hash,
+        } = ParsedScenario::parse(&src).with_context(|| path.display().to_string())?;
         crate::trace_cmd::load_traces(&mut sc, &path)?;
         if let Some(p) = &policy {
             sc.policy = p.clone();
@@ -234,17 +237,13 @@ pub fn check(o: &Options<'_>) -> Result<()> {
             r.seeds.clone()
         };
         for seed in seeds {
-            let sim = Simulation::new(sc.clone(), scenario::content_hash(&src), Some(seed))
-                .map_err(scalelab_sim::RunError::Sim)
+            let opts = RunOptions {
+                seed: Some(seed),
+                check_limits: false,
+                reject_violations: true,
+            };
+            let rec = run_scenario(sc.clone(), content_hash.clone(), opts, &mut |_, _| {})
                 .with_context(|| path.display().to_string())?;
-            let rec = sim.run(&mut |_, _| {});
-            if !rec.invariant_violations.is_empty() {
-                bail!(
-                    "{}: seed {seed}: invariant violations: {}",
-                    path.display(),
-                    rec.invariant_violations.join("; ")
-                );
-            }
             results.push((rec.scenario.name.clone(), seed, rec.metrics));
         }
     }

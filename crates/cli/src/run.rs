@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use scalelab_sim::record::{Outcome, RunMetrics, RunRecord};
-use scalelab_sim::{RunError, Scenario, Simulation, scenario};
+use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
 use crate::files::{read, write_atomic_with};
 
@@ -15,15 +15,13 @@ use crate::files::{read, write_atomic_with};
 /// Returns the record and the wall-clock time the simulation took.
 pub fn run_file(path: &Path, seed: Option<u64>, limits: bool) -> Result<(RunRecord, Duration)> {
     let text = read(path)?;
-    let mut sc = Scenario::from_toml_str(&text).with_context(|| path.display().to_string())?;
-    crate::trace_cmd::load_traces(&mut sc, path)?;
-    if limits {
-        sc.check_resources(&scalelab_sim::scenario::ResourceLimits::default())
-            .with_context(|| path.display().to_string())?;
-    }
-    let sim = Simulation::new(sc, scenario::content_hash(&text), seed)
-        .map_err(RunError::Sim)
-        .with_context(|| path.display().to_string())?;
+    let mut p = ParsedScenario::parse(&text).with_context(|| path.display().to_string())?;
+    crate::trace_cmd::load_traces(&mut p.scenario, path)?;
+    let opts = RunOptions {
+        seed,
+        check_limits: limits,
+        reject_violations: false,
+    };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(1000);
         b.set_style(
@@ -35,16 +33,17 @@ pub fn run_file(path: &Path, seed: Option<u64>, limits: bool) -> Result<(RunReco
         b
     });
     let started = std::time::Instant::now();
-    let record = sim.run(&mut |now, end| {
+    let record = run_scenario(p.scenario, p.content_hash, opts, &mut |now, end| {
         if let Some(b) = &bar {
             b.set_position(now * 1000 / end.max(1));
         }
-    });
+    })
+    .with_context(|| path.display().to_string());
     let took = started.elapsed();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok((record, took))
+    Ok((record?, took))
 }
 
 pub fn default_out(record: &RunRecord) -> PathBuf {

@@ -23,29 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasherDefault;
 
-/// FNV-1a: the index is rebuilt every control round over thousands of short ids, where
-/// SipHash's DoS resistance buys nothing and costs a third of the build time. Only
-/// used for lookups, never iterated, so it cannot affect determinism.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= b as u64;
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
+use crate::fnv::Fnv;
 
 type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fnv>>;
 

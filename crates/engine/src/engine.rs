@@ -4,13 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::{ClusterIndex, ClusterSnapshot};
 use crate::model::{ResourceForecast, ResourceType, ScalingAction, ScalingDecision};
-use crate::plan::{MigrationPlan, PlanInputs, build_plan};
-use crate::planner::{PlannedMigration, Rejection, plan_round};
+use crate::plan::MigrationPlan;
+use crate::planner::{PlanInputs, PlannedMigration, Rejection, build_plan, plan_round};
 use crate::policy::{Estimator, PolicyConfig};
 use crate::rules::{
-    ForecastSummary, MigrationCheck, UtilStats, explain_migration_check, explain_scaling,
-    migration_check, scaling_rule,
+    ForecastSummary, MigrationCheck, ScaleOutcome, UtilStats, explain_migration_check,
+    explain_scaling, migration_check, scaling_rule,
 };
+use crate::triage::{Triage, VmView, host_check, triage};
 
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
 pub type DecisionTuple = (
@@ -201,6 +202,8 @@ impl Engine {
         )
     }
 
+    /// The scaling rule's decision as a tuple; `migration_note` says why the VM did not
+    /// migrate when it was a candidate.
     fn scaling_tuple(
         &self,
         resource_type: ResourceType,
@@ -215,7 +218,18 @@ impl Engine {
             forecast.map(ForecastSummary::from),
             replicas,
         );
-        let mut reasoning = explain_scaling(&self.policy, resource_type, stats, &o, replicas);
+        self.scale_outcome_tuple(resource_type, stats, &o, replicas, migration_note)
+    }
+
+    fn scale_outcome_tuple(
+        &self,
+        resource_type: ResourceType,
+        stats: UtilStats,
+        o: &ScaleOutcome,
+        replicas: Option<u32>,
+        migration_note: Option<String>,
+    ) -> DecisionTuple {
+        let mut reasoning = explain_scaling(&self.policy, resource_type, stats, o, replicas);
         if let Some(note) = migration_note {
             reasoning = format!("{note}; scaling rule instead: {reasoning}");
         }
@@ -245,7 +259,7 @@ impl Engine {
             .iter()
             .map(|o| index.as_ref().and_then(|ix| ix.vm_index(&o.vm_id)))
             .collect();
-        // Pass 1: which VMs want to migrate.
+        // Pass 1: the host check of every VM, and the triage's candidates.
         let host_obs = |o: &'_ VmObservation| -> Option<ResourceObservation> {
             o.host_cpu.clone().or_else(|| {
                 o.resources
@@ -258,22 +272,30 @@ impl Engine {
             .iter()
             .map(|o| {
                 host_obs(o).map(|h| {
-                    let c = migration_check(
-                        p,
-                        ResourceType::Cpu,
-                        h.stats.current,
-                        h.stats.avg,
-                        h.forecast.as_ref().map(ForecastSummary::from),
-                    );
+                    let c = host_check(p, h.stats, h.forecast.as_ref().map(ForecastSummary::from));
                     (h, c)
                 })
             })
             .collect();
+        let view = |r: &ResourceObservation, replicas: Option<u32>| VmView {
+            stats: r.stats,
+            forecast: r.forecast.as_ref().map(ForecastSummary::from),
+            replicas,
+            cooling_down: false,
+        };
+        let cpu_check =
+            |r: &ResourceObservation, check: &Option<(ResourceObservation, MigrationCheck)>| {
+                match check {
+                    Some((_, c)) if r.resource_type == ResourceType::Cpu => Some(*c),
+                    _ => None,
+                }
+            };
+        // A VM is a candidate when its host is hot, whatever its own resources say.
         let candidates: Vec<usize> = checks
             .iter()
             .zip(&vm_idx)
-            .filter_map(|(c, ix)| match (c, ix) {
-                (Some((_, MigrationCheck::Wanted)), Some(i)) => Some(*i),
+            .filter_map(|(check, ix)| match check {
+                Some((h, c)) if triage(p, Some(*c), &view(h, None)) == Triage::Candidate => *ix,
                 _ => None,
             })
             .collect();
@@ -283,65 +305,112 @@ impl Engine {
                 None => Default::default(),
             };
         // Pass 2: one decision per VM and resource.
+        let replicas_of = |ix: &Option<usize>| {
+            ix.and_then(|i| index.as_ref().and_then(|x| x.service_group_size(i)))
+        };
         let mut decisions = Vec::with_capacity(vms.len() * 2);
         for ((o, check), ix) in vms.iter().zip(&checks).zip(&vm_idx) {
-            let replicas = ix.and_then(|i| index.as_ref().and_then(|x| x.service_group_size(i)));
+            let replicas = replicas_of(ix);
             for r in &o.resources {
-                let mut tuple = None;
-                let mut note = None;
                 let mut confidence = self.confidence(r.forecast.as_ref());
                 let mut current = r.stats.current;
-                if r.resource_type == ResourceType::Cpu
-                    && let Some((host, c)) = check
-                {
-                    if *c == MigrationCheck::Wanted {
-                        note = Some(match (ix, index.as_ref()) {
-                            (_, None) => "no cluster snapshot to choose a target from".to_string(),
-                            (None, Some(_)) => "VM is not in the cluster snapshot".to_string(),
-                            (Some(i), Some(x)) => match outcomes.remove(i) {
+                let c = cpu_check(r, check);
+                let tuple = match triage(p, c, &view(r, replicas)) {
+                    Triage::Candidate => {
+                        let host = check.as_ref().map(|(h, _)| h);
+                        let note = match (ix, index.as_ref(), host) {
+                            (_, None, _) => {
+                                "no cluster snapshot to choose a target from".to_string()
+                            }
+                            (None, Some(_), _) => "VM is not in the cluster snapshot".to_string(),
+                            (Some(i), Some(x), Some(host)) => match outcomes.remove(i) {
                                 Some(Ok(m)) => {
                                     confidence = self.confidence(host.forecast.as_ref());
                                     current = host.stats.current;
-                                    tuple = Some(self.migrate_tuple(
+                                    let t = self.migrate_tuple(
                                         x,
                                         &m,
                                         host.stats,
                                         host.forecast.as_ref(),
-                                    ));
-                                    String::new()
+                                    );
+                                    push(
+                                        &mut decisions,
+                                        o,
+                                        r,
+                                        t,
+                                        current,
+                                        confidence,
+                                        timestamp_ms,
+                                    );
+                                    continue;
                                 }
                                 Some(Err(rej)) => rej.describe(x, p),
                                 None => "the planner did not consider it".to_string(),
                             },
-                        });
-                    } else {
-                        note = explain_migration_check(p, *c);
-                    }
-                }
-                let (action, target_value, reasoning, target_node_id, migration_plan) = tuple
-                    .unwrap_or_else(|| {
+                            (Some(_), Some(_), None) => {
+                                "the planner did not consider it".to_string()
+                            }
+                        };
                         self.scaling_tuple(
                             r.resource_type,
                             r.stats,
                             r.forecast.as_ref(),
                             replicas,
-                            note,
+                            Some(note),
                         )
-                    });
-                decisions.push(ScalingDecision {
-                    vm_id: o.vm_id.clone(),
-                    resource_type: r.resource_type,
-                    action,
-                    current_value: current,
-                    target_value,
+                    }
+                    Triage::Scale(s) => self.scale_outcome_tuple(
+                        r.resource_type,
+                        r.stats,
+                        &s,
+                        replicas,
+                        c.and_then(|c| explain_migration_check(p, c)),
+                    ),
+                    // The engine itself keeps no cooldowns (callers do).
+                    Triage::CoolingDown => self.scaling_tuple(
+                        r.resource_type,
+                        r.stats,
+                        r.forecast.as_ref(),
+                        replicas,
+                        None,
+                    ),
+                };
+                push(
+                    &mut decisions,
+                    o,
+                    r,
+                    tuple,
+                    current,
                     confidence,
-                    reasoning,
                     timestamp_ms,
-                    target_node_id,
-                    migration_plan,
-                });
+                );
             }
         }
         decisions
     }
+}
+
+/// One decision of [`Engine::decide`]'s output.
+fn push(
+    out: &mut Vec<ScalingDecision>,
+    o: &VmObservation,
+    r: &ResourceObservation,
+    tuple: DecisionTuple,
+    current_value: f64,
+    confidence: f64,
+    timestamp_ms: i64,
+) {
+    let (action, target_value, reasoning, target_node_id, migration_plan) = tuple;
+    out.push(ScalingDecision {
+        vm_id: o.vm_id.clone(),
+        resource_type: r.resource_type,
+        action,
+        current_value,
+        target_value,
+        confidence,
+        reasoning,
+        timestamp_ms,
+        target_node_id,
+        migration_plan,
+    });
 }

@@ -11,19 +11,24 @@
 //!
 //! - [`model`]: the decision types (the project's JSON contract).
 //! - [`policy`]: every threshold in one TOML-loadable config.
-//! - [`rules`]: the MIGRATE rule and the scaling rules.
-//! - [`cluster`], [`planner`]: target selection and one planner round.
+//! - [`rules`]: the MIGRATE rule and the scaling rules; [`triage`]: the round's split
+//!   into MIGRATE candidates and scaling decisions, shared with the simulator.
+//! - [`cluster`], [`planner`]: target selection, one planner round, and the plan
+//!   builder ([`planner::build`]).
 //! - [`precopy`]: the live-migration model behind plan timeouts and estimates.
-//! - [`plan`]: the migration plan and its typed criteria.
+//! - [`plan`]: the migration plan contract and its typed criteria (imports nothing
+//!   from the crate), with its text/JSON codec.
 //! - [`forecast`]: EWMA, Holt and Holt-Winters, and the accuracy score.
 //! - [`engine`]: the seed's decision function and the batch decision.
 //! - [`legacy`]: the `AutoScaler` map API.
 //! - [`batch`]: the `scalelab decide` input format.
 //! - [`input`]: parsing helpers whose errors name the field and line.
+//! - [`fnv`]: FNV-1a, the stable hash every crate uses.
 
 pub mod batch;
 pub mod cluster;
 pub mod engine;
+pub mod fnv;
 pub mod forecast;
 pub mod input;
 pub mod legacy;
@@ -33,6 +38,7 @@ pub mod planner;
 pub mod policy;
 pub mod precopy;
 pub mod rules;
+pub mod triage;
 
 pub use cluster::{ClusterIndex, ClusterSnapshot, NodeHealth, NodeSnapshot, VmSnapshot};
 pub use engine::{DecisionTuple, Engine, ResourceObservation, VmObservation};

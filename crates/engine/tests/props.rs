@@ -2,13 +2,10 @@
 //! and arbitrary text, give a value or an error, never a panic; a policy that parses
 //! prints back to the same policy; an input that parses can be decided on.
 
-#[path = "../../../tests/support/mutate.rs"]
-mod mutate;
-
-use mutate::{apply, config, edits, json_to_toml, toml_to_json};
 use proptest::prelude::*;
 use scalelab_engine::batch::DecideInput;
 use scalelab_engine::{Engine, PolicyConfig};
+use scalelab_testkit::mutate::{apply, config, edits, json_to_toml, toml_to_json};
 
 fn decide_base() -> serde_json::Value {
     serde_json::from_str(include_str!("../../../examples/decide-input.json")).unwrap()

@@ -23,17 +23,72 @@ pub use record::RunRecord;
 pub use scenario::Scenario;
 pub use sim::{SimError, Simulation};
 
+/// A scenario as parsed from its text, with the text's content hash (which the run
+/// record carries, so a record names exactly what produced it).
+#[derive(Debug, Clone)]
+pub struct ParsedScenario {
+    pub scenario: Scenario,
+    pub content_hash: String,
+}
+
+impl ParsedScenario {
+    pub fn parse(text: &str) -> Result<Self, scalelab_engine::input::InputError> {
+        Ok(Self {
+            scenario: Scenario::from_toml_str(text)?,
+            content_hash: scenario::content_hash(text),
+        })
+    }
+}
+
+/// How [`run_scenario`] runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Refuse scenarios over [`scenario::ResourceLimits::default`] before building.
+    pub check_limits: bool,
+    /// Turn a record with invariant violations into an error (gates and sweeps, where
+    /// a broken run must not pass as a result).
+    pub reject_violations: bool,
+}
+
+/// The one scenario-run pipeline: resource limits, building the cluster, the run, and
+/// the invariant verdict. `scalelab run`, `check`, sweeps and the tests all come here,
+/// so they cannot differ in what they check.
+pub fn run_scenario(
+    sc: Scenario,
+    content_hash: String,
+    opts: RunOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RunRecord, RunError> {
+    if opts.check_limits {
+        sc.check_resources(&scenario::ResourceLimits::default())
+            .map_err(RunError::Scenario)?;
+    }
+    let sim = Simulation::new(sc, content_hash, opts.seed).map_err(RunError::Sim)?;
+    let record = sim.run(progress);
+    if opts.reject_violations && !record.invariant_violations.is_empty() {
+        return Err(RunError::Invariants {
+            seed: record.scenario.seed,
+            violations: record.invariant_violations,
+        });
+    }
+    Ok(record)
+}
+
 /// Parse, validate and run a scenario text with an optional seed override.
 pub fn run_scenario_text(
     text: &str,
     seed: Option<u64>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RunRecord, RunError> {
-    let sc = Scenario::from_toml_str(text).map_err(RunError::Scenario)?;
-    sc.check_resources(&scenario::ResourceLimits::default())
-        .map_err(RunError::Scenario)?;
-    let sim = Simulation::new(sc, scenario::content_hash(text), seed).map_err(RunError::Sim)?;
-    Ok(sim.run(progress))
+    let p = ParsedScenario::parse(text).map_err(RunError::Scenario)?;
+    let opts = RunOptions {
+        seed,
+        check_limits: true,
+        reject_violations: false,
+    };
+    run_scenario(p.scenario, p.content_hash, opts, progress)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,4 +97,6 @@ pub enum RunError {
     Scenario(scalelab_engine::input::InputError),
     #[error("{0}")]
     Sim(SimError),
+    #[error("seed {seed}: invariant violations: {}", violations.join("; "))]
+    Invariants { seed: u64, violations: Vec<String> },
 }

@@ -1,8 +1,8 @@
 //! Each literature baseline on a hand-built cluster, showing its defining rule.
 
-mod common;
+use scalelab_testkit::runs;
 
-use common::*;
+use runs::*;
 
 /// node-0 (10 cores): a 3 cores / 8 GiB, b 2 cores / 2 GiB, c 3.6 cores / 4 GiB = 0.86.
 /// node-1 carries 5 cores (0.5), node-2 5.5 (0.55), node-3 2 (0.2).

@@ -3,7 +3,7 @@
 //! test run; the README's longer run uses 5,000). A failure prints the seed;
 //! `SCALELAB_CHAOS_SEED=N` replays exactly that one.
 
-mod common;
+use scalelab_testkit::runs;
 
 use scalelab_sim::chaos::random_scenario;
 use scalelab_sim::{Simulation, scenario};
@@ -16,7 +16,7 @@ fn run_seed(seed: u64) -> Result<(), String> {
     let sim = Simulation::new(sc, scenario::content_hash(&text), None)
         .map_err(|e| format!("placement: {e}"))?;
     let r = sim.run(&mut |_, _| {});
-    let outcome = std::panic::catch_unwind(|| common::assert_invariants(&r));
+    let outcome = std::panic::catch_unwind(|| runs::assert_invariants(&r));
     outcome.map_err(|e| {
         e.downcast_ref::<String>()
             .cloned()
@@ -72,8 +72,8 @@ fn generated_scenarios_exercise_failures_and_migrations() {
             .iter()
             .filter(|e| e.kind == scalelab_sim::record::EventKind::NodeCrash)
             .count();
-        rolled += common::outcomes(&r, scalelab_sim::record::Outcome::RolledBack).len();
-        completed += common::outcomes(&r, scalelab_sim::record::Outcome::Completed).len();
+        rolled += runs::outcomes(&r, scalelab_sim::record::Outcome::RolledBack).len();
+        completed += runs::outcomes(&r, scalelab_sim::record::Outcome::Completed).len();
     }
     assert!(
         crashes > 0 && rolled > 0 && completed > 0,

@@ -1,9 +1,9 @@
 //! The migration executor against the closed-form model, bandwidth sharing, each
 //! failure kind's effect on an outcome, and determinism.
 
-mod common;
+use scalelab_testkit::runs;
 
-use common::*;
+use runs::*;
 use scalelab_engine::policy::MigrationConfig;
 use scalelab_engine::precopy::{
     PreCopyParams, closed_form, closed_form_rounds, estimate, mbps_to_mib_s,

@@ -3,13 +3,10 @@
 //! parse and are small enough run with the invariant checker on and write a record
 //! that validates.
 
-#[path = "../../../tests/support/mutate.rs"]
-mod mutate;
-
-use mutate::{apply, config, edits, json_to_toml, toml_to_json};
 use proptest::prelude::*;
 use scalelab_sim::scenario::ResourceLimits;
 use scalelab_sim::{Scenario, Simulation};
+use scalelab_testkit::mutate::{apply, config, edits, json_to_toml, toml_to_json};
 
 const BASES: [&str; 4] = [
     include_str!("../../../scenarios/hot-node-relief.toml"),

@@ -1,9 +1,9 @@
 //! Scale up/down change a VM's vCPUs when its host can take it; scale out/in add or
 //! remove replicas of a service group, which share the group's load.
 
-mod common;
+use scalelab_testkit::runs;
 
-use common::*;
+use runs::*;
 use scalelab_engine::ScalingAction;
 use scalelab_sim::record::EventKind;
 

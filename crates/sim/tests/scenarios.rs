@@ -1,9 +1,9 @@
 //! Every shipped scenario runs with the invariant checker on, and shows what its header
 //! says it exercises.
 
-mod common;
+use scalelab_testkit::runs;
 
-use common::*;
+use runs::*;
 use scalelab_engine::ScalingAction;
 use scalelab_sim::record::{EventKind, Outcome};
 

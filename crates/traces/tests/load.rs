@@ -2,8 +2,7 @@
 //! memory series, errors; and the shipped trace scenarios run with the invariant checker
 //! on data generated in their formats (a clone has no real traces).
 
-#[path = "../../sim/tests/common/mod.rs"]
-mod common;
+use scalelab_testkit::runs;
 
 use std::path::{Path, PathBuf};
 
@@ -259,7 +258,7 @@ fn trace_vms_run_with_memory_series_and_shapes() {
     let r = Simulation::new(sc, "h".into(), None)
         .unwrap()
         .run(&mut |_, _| {});
-    common::assert_invariants(&r);
+    runs::assert_invariants(&r);
     let vm = |id: &str| r.vms.iter().find(|v| v.id == id).unwrap();
     assert_eq!((vm("tr-0").vcpus, vm("tr-0").memory_mib), (2, 8192));
     assert_eq!((vm("tr-1").vcpus, vm("tr-1").memory_mib), (1, 4096));
@@ -319,7 +318,7 @@ fn shipped_trace_scenarios_run_clean_on_generated_data() {
     let _ = std::fs::remove_dir_all(&data);
     planetlab_day(&data.join("planetlab/20110303"), 150);
     bitbrains_month(&data.join("bitbrains-rnd/2013-7"), &["1", "407", "12"], 18);
-    let dir = common::scenarios_dir();
+    let dir = runs::scenarios_dir();
     let mut ran = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -346,7 +345,7 @@ fn shipped_trace_scenarios_run_clean_on_generated_data() {
         let a = Simulation::new(sc.clone(), scenario::content_hash(&text), None)
             .unwrap()
             .run(&mut |_, _| {});
-        common::assert_invariants(&a);
+        runs::assert_invariants(&a);
         assert!(a.metrics.vm_ticks > 0);
         let b = Simulation::new(sc, scenario::content_hash(&text), None)
             .unwrap()

@@ -3,10 +3,8 @@
 //! fields, CRLF) give a report or an error naming the file, never a panic; a report
 //! never counts more readings than the file has lines.
 
-#[path = "../../../tests/support/mutate.rs"]
-mod mutate;
-
 use proptest::prelude::*;
+use scalelab_testkit::mutate;
 use scalelab_traces::{TraceFormat, inspect, open};
 
 fn token() -> impl Strategy<Value = String> {

@@ -2,14 +2,11 @@
 //! panic, through every panel, key and a jump, at any terminal size. Records come from
 //! files and databases, so they are user input.
 
-#[path = "../../../tests/support/mutate.rs"]
-mod mutate;
-
-use mutate::{apply, config, edits};
 use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use scalelab_sim::RunRecord;
+use scalelab_testkit::mutate::{apply, config, edits};
 use scalelab_tui::model::{Focus, Model, Msg, RunView};
 use scalelab_tui::view;
 

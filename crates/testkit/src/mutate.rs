@@ -1,8 +1,7 @@
 //! Structured mutation for property tests of the parsers: take a valid document, replace
 //! a few of its values (anywhere in the tree) with hostile ones or remove them, and hand
 //! the result to the parser, which must answer with a value or an error, never a panic.
-//! Shared by the crates' `props` tests through `#[path]`.
-#![allow(dead_code)]
+//! Used by every crate's `props` tests.
 
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -1,322 +1,13 @@
-//! The migration plan handed to executors with every MIGRATE decision.
-//!
-//! Its JSON has exactly the keys and nesting of the seed's example, so existing
-//! executors keep working. Success criteria, rollback conditions and resource
-//! requirements are typed values with parameters (a simulator evaluates them), written
-//! into the JSON as the seed's human-readable strings with the parameters in them, and
-//! parsed back from those strings: the JSON stays the single source of truth.
+//! The plan's human-readable strings and its JSON: typed criteria and conditions are
+//! written as the seed's sentences with their parameters in them and parsed back, and
+//! [`MigrationPlan::write_json`] writes serde_json's exact bytes without serde's cost.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::policy::MigrationConfig;
-use crate::precopy::PreCopyEstimate;
-
-/// Nominal durations of the steps that move no memory, used for the completion
-/// estimate; the simulator uses the same values as the steps' nominal durations.
-pub const VALIDATION_EXPECTED_S: f64 = 2.0;
-pub const VERIFICATION_EXPECTED_S: f64 = 5.0;
-pub const CLEANUP_EXPECTED_S: f64 = 2.0;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MigrationType {
-    LiveMigration,
-}
-
-/// The five steps, in order (domain facts section 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepAction {
-    PreMigrationValidation,
-    MemoryPreCopy,
-    StopAndCopy,
-    PostMigrationVerification,
-    Cleanup,
-}
-
-impl StepAction {
-    pub const ORDER: [StepAction; 5] = [
-        Self::PreMigrationValidation,
-        Self::MemoryPreCopy,
-        Self::StopAndCopy,
-        Self::PostMigrationVerification,
-        Self::Cleanup,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PreMigrationValidation => "pre_migration_validation",
-            Self::MemoryPreCopy => "memory_pre_copy",
-            Self::StopAndCopy => "stop_and_copy",
-            Self::PostMigrationVerification => "post_migration_verification",
-            Self::Cleanup => "cleanup",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExecutionStep {
-    pub step: u32,
-    pub action: StepAction,
-    pub description: String,
-    pub timeout_seconds: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedImprovement {
-    pub current_utilization: f64,
-    pub expected_utilization: f64,
-    pub improvement_percentage: f64,
-}
-
-/// What must hold for a migration to count as a success.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SuccessCriterion {
-    /// The VM is never paused (or unreachable) longer than this. Parameters are `None`
-    /// when a plan states the criterion without a number (the seed's bare strings); an
-    /// evaluator then uses the policy's value.
-    RemainsResponsive { max_pause_ms: Option<u64> },
-    /// All steps finish within this many seconds of the start.
-    CompletesWithin { max_duration_s: u64 },
-    /// The migrated VM's host utilization after the move is at least this much below
-    /// the source's before it (relative, in percent).
-    UtilizationImproves { min_improvement_pct: f64 },
-    /// No memory lost: the VM ran on exactly one node throughout.
-    NoDataLoss,
-}
-
-/// What aborts a migration in flight (the VM then stays on its source).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RollbackCondition {
-    /// The migration has not completed this many seconds after it started (the sum of
-    /// the step timeouts).
-    Timeout { timeout_s: Option<u64> },
-    /// The VM stops responding for longer than this.
-    Unresponsive { max_pause_ms: Option<u64> },
-    /// The target's CPU utilization would exceed the ceiling with the VM, or its free
-    /// memory falls below what the VM needs.
-    TargetInsufficient { limits: Option<TargetLimits> },
-    /// Migration bandwidth between source and target falls below this.
-    ConnectivityLost { min_bandwidth_mbps: Option<f64> },
-}
-
-/// Parameters of [`RollbackCondition::TargetInsufficient`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TargetLimits {
-    pub cpu_ceiling_frac: f64,
-    pub min_free_memory_mib: u64,
-}
-
-/// What the target must offer, as checked by pre_migration_validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceRequirements {
-    /// Share of the target's CPU that must be free before the move: the VM's share plus
-    /// the headroom kept under the ceiling.
-    pub cpu_available_frac: f64,
-    pub memory_margin_mib: u64,
-    pub vm_memory_mib: u64,
-    pub min_bandwidth_mbps: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MigrationPlan {
-    pub migration_type: MigrationType,
-    pub source_vm_id: String,
-    pub target_node_id: String,
-    pub expected_utilization_improvement: ExpectedImprovement,
-    pub execution_steps: Vec<ExecutionStep>,
-    #[serde(with = "as_strings")]
-    pub success_criteria: Vec<SuccessCriterion>,
-    #[serde(with = "as_strings")]
-    pub rollback_conditions: Vec<RollbackCondition>,
-    pub resource_requirements: ResourceRequirements,
-    pub estimated_downtime_seconds: f64,
-    pub estimated_completion_minutes: f64,
-}
-
-impl MigrationPlan {
-    pub fn step(&self, action: StepAction) -> Option<&ExecutionStep> {
-        self.execution_steps.iter().find(|s| s.action == action)
-    }
-
-    /// Sum of step timeouts: the overall deadline of the migration.
-    pub fn total_timeout_s(&self) -> u64 {
-        self.execution_steps.iter().map(|s| s.timeout_seconds).sum()
-    }
-}
-
-/// Everything the plan builder needs besides the policy.
-#[derive(Debug, Clone)]
-pub struct PlanInputs<'a> {
-    pub vm_id: &'a str,
-    pub target_node_id: &'a str,
-    pub vm_memory_mib: u64,
-    /// VM's CPU demand as a share of the target's capacity.
-    pub vm_share_of_target: f64,
-    pub current_utilization: f64,
-    pub expected_utilization: f64,
-    pub cpu_ceiling_frac: f64,
-    /// Rollback when the target would exceed this with the VM.
-    pub rollback_cpu_frac: f64,
-    pub memory_margin_mib: u64,
-    pub min_bandwidth_mbps: f64,
-    pub path_bandwidth_mbps: f64,
-    pub estimate: PreCopyEstimate,
-}
-
-fn round_to(v: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (v * f).round() / f
-}
-
-fn timeout_for(expected_s: f64, cfg: &MigrationConfig) -> u64 {
-    let t = (expected_s * cfg.timeout_safety_factor).ceil();
-    if t.is_finite() {
-        (t as u64).max(cfg.min_step_timeout_s)
-    } else {
-        u64::MAX / 8
-    }
-}
-
-/// Build a plan whose timeouts and estimates come from the pre-copy model.
-///
-/// Data-moving steps get `estimate x timeout_safety_factor` (at least
-/// `min_step_timeout_s`); the success deadline is the completion estimate plus 25 %,
-/// rounded up to a whole minute, so a migration that runs as modelled passes while one
-/// that merely avoids its rollback timeout does not.
-pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan {
-    let est = &inp.estimate;
-    let steps = vec![
-        ExecutionStep {
-            step: 1,
-            action: StepAction::PreMigrationValidation,
-            description: format!(
-                "Validate target node {} capacity (CPU, memory >= {} MiB) and network \
-                 connectivity (>= {} Mbps), and reserve the resources",
-                inp.target_node_id,
-                inp.vm_memory_mib + inp.memory_margin_mib,
-                inp.min_bandwidth_mbps
-            ),
-            timeout_seconds: cfg.validation_timeout_s,
-        },
-        ExecutionStep {
-            step: 2,
-            action: StepAction::MemoryPreCopy,
-            description: format!(
-                "Iteratively pre-copy {} MiB of memory at about {:.0} Mbps: {} round(s), \
-                 about {:.1} s, until the dirty remainder fits a {} ms pause",
-                inp.vm_memory_mib,
-                inp.path_bandwidth_mbps,
-                est.precopy_rounds,
-                est.precopy_time_s,
-                cfg.downtime_target_ms
-            ),
-            timeout_seconds: timeout_for(est.precopy_time_s, cfg),
-        },
-        ExecutionStep {
-            step: 3,
-            action: StepAction::StopAndCopy,
-            description: format!(
-                "Pause the VM, copy the last {:.1} MiB of dirty memory and CPU state, and \
-                 switch over to {} (expected pause {:.0} ms)",
-                est.remainder_mib,
-                inp.target_node_id,
-                est.downtime_s * 1000.0
-            ),
-            timeout_seconds: timeout_for(est.downtime_s, cfg),
-        },
-        ExecutionStep {
-            step: 4,
-            action: StepAction::PostMigrationVerification,
-            description: "Verify the VM responds on the target and its utilization improved"
-                .to_string(),
-            timeout_seconds: cfg.verification_timeout_s,
-        },
-        ExecutionStep {
-            step: 5,
-            action: StepAction::Cleanup,
-            description: "Release the VM's resources on the source node".to_string(),
-            timeout_seconds: cfg.cleanup_timeout_s,
-        },
-    ];
-    let completion_s =
-        VALIDATION_EXPECTED_S + est.total_time_s + VERIFICATION_EXPECTED_S + CLEANUP_EXPECTED_S;
-    let total_timeout: u64 = steps.iter().map(|s| s.timeout_seconds).sum();
-    let success_deadline_s = if completion_s.is_finite() {
-        (((completion_s * 1.25) / 60.0).ceil().max(1.0) as u64) * 60
-    } else {
-        total_timeout
-    };
-    let improvement = if inp.current_utilization > 0.0 {
-        (inp.current_utilization - inp.expected_utilization) / inp.current_utilization * 100.0
-    } else {
-        0.0
-    };
-    MigrationPlan {
-        migration_type: MigrationType::LiveMigration,
-        source_vm_id: inp.vm_id.to_string(),
-        target_node_id: inp.target_node_id.to_string(),
-        expected_utilization_improvement: ExpectedImprovement {
-            current_utilization: round_to(inp.current_utilization, 4),
-            expected_utilization: round_to(inp.expected_utilization, 4),
-            improvement_percentage: round_to(improvement, 2),
-        },
-        execution_steps: steps,
-        success_criteria: vec![
-            SuccessCriterion::RemainsResponsive {
-                max_pause_ms: Some(cfg.max_unresponsive_ms),
-            },
-            SuccessCriterion::CompletesWithin {
-                max_duration_s: success_deadline_s,
-            },
-            SuccessCriterion::UtilizationImproves {
-                min_improvement_pct: cfg.min_improvement_pct,
-            },
-            SuccessCriterion::NoDataLoss,
-        ],
-        rollback_conditions: vec![
-            RollbackCondition::Timeout {
-                timeout_s: Some(total_timeout),
-            },
-            RollbackCondition::Unresponsive {
-                max_pause_ms: Some(cfg.max_unresponsive_ms),
-            },
-            RollbackCondition::TargetInsufficient {
-                limits: Some(TargetLimits {
-                    cpu_ceiling_frac: inp.rollback_cpu_frac,
-                    min_free_memory_mib: inp.vm_memory_mib,
-                }),
-            },
-            RollbackCondition::ConnectivityLost {
-                min_bandwidth_mbps: Some(cfg.min_connectivity_mbps),
-            },
-        ],
-        resource_requirements: ResourceRequirements {
-            cpu_available_frac: round_to(
-                (1.0 - inp.cpu_ceiling_frac + inp.vm_share_of_target).min(1.0),
-                4,
-            ),
-            memory_margin_mib: inp.memory_margin_mib,
-            vm_memory_mib: inp.vm_memory_mib,
-            min_bandwidth_mbps: inp.min_bandwidth_mbps,
-        },
-        estimated_downtime_seconds: finite_or_max(round_to(est.downtime_s, 3)),
-        estimated_completion_minutes: finite_or_max(round_to(completion_s / 60.0, 2)),
-    }
-}
-
-/// JSON has no infinity; a plan that could never finish says so with a huge number.
-fn finite_or_max(v: f64) -> f64 {
-    if v.is_finite() { v } else { f64::MAX }
-}
-
-// ---- human-readable strings ------------------------------------------------------------
+use super::*;
 
 /// Seconds as the plan's text writes them ("10 minutes", "95 seconds"); a Display
 /// rather than a String: the store writes these for every plan.
@@ -555,7 +246,7 @@ impl FromStr for RollbackCondition {
 }
 
 /// `Vec<T>` as a JSON array of T's Display strings, parsed back with FromStr.
-mod as_strings {
+pub(super) mod as_strings {
     use super::*;
 
     pub fn serialize<T: fmt::Display, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
@@ -791,14 +482,14 @@ impl<'de> Deserialize<'de> for ResourceRequirements {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::precopy::{PreCopyParams, estimate, mbps_to_mib_s};
+    use crate::planner::build::tests::sample_plan;
 
     /// `write_json` is serde_json's output, byte for byte, for the seed's plan, built
     /// plans, and plans with every kind of string and number serde_json treats apart.
     #[test]
     fn fast_json_is_serde_json_byte_for_byte() {
         let seed: MigrationPlan =
-            serde_json::from_str(include_str!("../tests/fixtures/seed_plan.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/fixtures/seed_plan.json")).unwrap();
         let strings = [
             "vm-001",
             "",
@@ -891,33 +582,6 @@ mod tests {
                 String::from_utf8_lossy(&serde)
             );
         }
-    }
-
-    pub(crate) fn sample_plan() -> MigrationPlan {
-        let cfg = MigrationConfig::default();
-        let est = estimate(
-            4096.0,
-            20.0,
-            mbps_to_mib_s(1000.0),
-            &PreCopyParams::from(&cfg),
-        );
-        build_plan(
-            &PlanInputs {
-                vm_id: "vm-001",
-                target_node_id: "node-02",
-                vm_memory_mib: 4096,
-                vm_share_of_target: 0.125,
-                current_utilization: 0.8,
-                expected_utilization: 0.56,
-                cpu_ceiling_frac: 0.7,
-                rollback_cpu_frac: 0.9,
-                memory_margin_mib: 2048,
-                min_bandwidth_mbps: 100.0,
-                path_bandwidth_mbps: 1000.0,
-                estimate: est,
-            },
-            &cfg,
-        )
     }
 
     #[test]
@@ -1020,35 +684,5 @@ mod tests {
         let json = serde_json::to_string(&plan).unwrap();
         let back: MigrationPlan = serde_json::from_str(&json).unwrap();
         assert_eq!(back, plan);
-    }
-
-    #[test]
-    fn plan_uses_the_model_not_constants() {
-        let plan = sample_plan();
-        assert_eq!(plan.execution_steps.len(), 5);
-        let actions: Vec<_> = plan.execution_steps.iter().map(|s| s.action).collect();
-        assert_eq!(actions, StepAction::ORDER);
-        let steps: Vec<_> = plan.execution_steps.iter().map(|s| s.step).collect();
-        assert_eq!(steps, [1, 2, 3, 4, 5]);
-        // 4 GiB at 1 Gbit/s: about 34 s first round, 2x safety.
-        let precopy = plan.step(StepAction::MemoryPreCopy).unwrap();
-        assert!((60..=90).contains(&precopy.timeout_seconds), "{precopy:?}");
-        assert!(plan.estimated_downtime_seconds > 0.0 && plan.estimated_downtime_seconds < 0.4);
-        assert!(plan.estimated_completion_minutes > 0.5 && plan.estimated_completion_minutes < 1.0);
-        assert_eq!(
-            plan.expected_utilization_improvement.improvement_percentage,
-            30.0
-        );
-        assert_eq!(
-            plan.rollback_conditions[0],
-            RollbackCondition::Timeout {
-                timeout_s: Some(plan.total_timeout_s())
-            }
-        );
-        let v = serde_json::to_value(&plan).unwrap();
-        assert_eq!(
-            v["resource_requirements"]["target_node_cpu_available"],
-            ">42.5%"
-        );
     }
 }

@@ -1,5 +1,5 @@
-//! Helpers shared by the simulator's integration tests.
-#![allow(dead_code)]
+//! Scenario runs for tests: the invariant checker on, and the invariants every run
+//! record must satisfy checked on the record itself.
 
 use std::path::PathBuf;
 

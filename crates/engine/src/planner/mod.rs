@@ -7,11 +7,17 @@
 //! the node-level strategies, stops moving VMs off a node once the planned departures
 //! bring it under `migrate_current`.
 
+pub mod build;
+
 use std::collections::BTreeMap;
 
 use crate::cluster::{ClusterIndex, NoTarget, Target};
 use crate::policy::{PolicyConfig, VmSelection};
 use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
+
+pub use build::{
+    CLEANUP_EXPECTED_S, PlanInputs, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S, build_plan,
+};
 
 /// A migration the planner accepted; the target is already reserved in the index.
 #[derive(Debug, Clone, Copy, PartialEq)]

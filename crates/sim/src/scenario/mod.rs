@@ -5,6 +5,14 @@
 //!
 //! Node and VM groups expand to `count` items named `{name}-{i}` (just `{name}` when
 //! `count = 1`). Workload levels are fractions of the VM's vCPUs.
+//!
+//! This file holds the format's types; `validate.rs` checks a parsed scenario field by
+//! field, `limits.rs` estimates what a run needs and refuses what would not fit.
+
+mod limits;
+mod validate;
+
+pub use limits::{Estimate, MAX_NODES, MAX_VMS, ResourceLimits};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -297,12 +305,7 @@ pub struct StochasticConfig {
 /// FNV-1a 64: a stable content hash for scenario files (same text, same hash, on every
 /// platform and version).
 pub fn content_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", scalelab_engine::fnv::fnv1a(text.as_bytes()))
 }
 
 /// Expanded node or VM name.
@@ -314,91 +317,7 @@ pub fn member_name(group: &str, count: u32, i: u32) -> String {
     }
 }
 
-/// Up-front limits on what a run may need, so a scenario that would exhaust the
-/// machine is refused with its estimate instead of dying half-way.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ResourceLimits {
-    pub max_memory_bytes: f64,
-    pub max_seconds: f64,
-}
-
-impl Default for ResourceLimits {
-    fn default() -> Self {
-        Self {
-            max_memory_bytes: 8.0 * 1024.0 * 1024.0 * 1024.0,
-            max_seconds: 3600.0,
-        }
-    }
-}
-
-/// What a run is expected to need.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Estimate {
-    pub vms: u64,
-    pub nodes: u64,
-    pub vm_ticks: f64,
-    pub memory_bytes: f64,
-    pub seconds: f64,
-}
-
-/// Bytes per VM and per node the simulator keeps (state, window, forecaster), and the
-/// VM-ticks per second it sustains: measured on the benchmark scenarios, rounded
-/// pessimistically.
-const BYTES_PER_VM: f64 = 2_000.0;
-const BYTES_PER_NODE: f64 = 2_000.0;
-const VM_TICKS_PER_SECOND: f64 = 1_500_000.0;
-
-/// Structural caps, checked before names are expanded (no flag lifts them).
-pub const MAX_VMS: u64 = 20_000_000;
-pub const MAX_NODES: u64 = 2_000_000;
-
 impl Scenario {
-    pub fn estimate(&self) -> Estimate {
-        let vms: u64 = self.vms.iter().map(|g| g.count as u64).sum();
-        let nodes: u64 = self.nodes.iter().map(|g| g.count as u64).sum();
-        let samples = self.duration_s as f64 / self.sample_interval_s().max(1) as f64;
-        let records = self.duration_s as f64 / self.record_interval_s().max(1) as f64;
-        let vm_ticks = vms as f64 * samples;
-        Estimate {
-            vms,
-            nodes,
-            vm_ticks,
-            memory_bytes: vms as f64 * BYTES_PER_VM
-                + nodes as f64 * BYTES_PER_NODE
-                + nodes as f64 * records * 5.0,
-            seconds: vm_ticks / VM_TICKS_PER_SECOND + samples * 1e-6,
-        }
-    }
-
-    /// Refuse a scenario whose estimate exceeds `limits`, naming the estimate.
-    pub fn check_resources(&self, limits: &ResourceLimits) -> Result<Estimate, InputError> {
-        let e = self.estimate();
-        let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
-        ensure(e.memory_bytes <= limits.max_memory_bytes, "vms", || {
-            format!(
-                "{} VMs on {} nodes need an estimated {:.1} GiB, above the limit of {:.1} GiB \
-                 (override with --no-resource-limits)",
-                e.vms,
-                e.nodes,
-                gib(e.memory_bytes),
-                gib(limits.max_memory_bytes)
-            )
-        })?;
-        ensure(e.seconds <= limits.max_seconds, "duration_s", || {
-            format!(
-                "{:.2e} VM samples ({} VMs x {} s / {} s) need an estimated {:.0} s, above the \
-                 limit of {:.0} s (override with --no-resource-limits)",
-                e.vm_ticks,
-                e.vms,
-                self.duration_s,
-                self.sample_interval_s(),
-                e.seconds,
-                limits.max_seconds
-            )
-        })?;
-        Ok(e)
-    }
-
     pub fn from_toml_str(src: &str) -> Result<Self, InputError> {
         let s: Self = from_toml_str(src)?;
         s.validate()?;
@@ -440,283 +359,6 @@ impl Scenario {
         }
         r
     }
-
-    pub fn validate(&self) -> Result<(), InputError> {
-        ensure(!self.name.trim().is_empty(), "name", || {
-            "must not be empty".into()
-        })?;
-        ensure(self.duration_s > 0, "duration_s", || "must be > 0".into())?;
-        ensure(self.control_interval_s > 0, "control_interval_s", || {
-            "must be > 0".into()
-        })?;
-        let sample = self.sample_interval_s();
-        ensure(
-            sample > 0 && self.control_interval_s % sample == 0,
-            "sample_interval_s",
-            || {
-                format!(
-                    "must be > 0 and divide control_interval_s ({}), got {sample}",
-                    self.control_interval_s
-                )
-            },
-        )?;
-        let record = self.record_interval_s();
-        ensure(
-            record > 0 && record % sample == 0,
-            "record_interval_s",
-            || format!("must be a multiple of sample_interval_s ({sample}), got {record}"),
-        )?;
-        self.policy.validate().map_err(|e| e.within("policy"))?;
-        self.validate_sim().map_err(|e| e.within("sim"))?;
-        ensure(!self.nodes.is_empty(), "nodes", || {
-            "at least one node group is needed".into()
-        })?;
-        ensure(!self.vms.is_empty(), "vms", || {
-            "at least one VM group is needed".into()
-        })?;
-        // Hard caps before anything is expanded: validating a billion VM names would
-        // itself exhaust the machine.
-        let vms: u64 = self.vms.iter().map(|g| g.count as u64).sum();
-        let nodes: u64 = self.nodes.iter().map(|g| g.count as u64).sum();
-        ensure(vms <= MAX_VMS, "vms", || {
-            format!(
-                "{vms} VMs (estimated {:.0} GiB), above the limit of {MAX_VMS} per scenario",
-                vms as f64 * BYTES_PER_VM / (1024.0 * 1024.0 * 1024.0)
-            )
-        })?;
-        ensure(nodes <= MAX_NODES, "nodes", || {
-            format!("{nodes} nodes, above the limit of {MAX_NODES} per scenario")
-        })?;
-
-        let mut node_names: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, g) in self.nodes.iter().enumerate() {
-            let at = |e: InputError| e.within(&format!("nodes[{i}]"));
-            validate_node_group(g).map_err(at)?;
-            for k in 0..g.count {
-                let n = member_name(&g.name, g.count, k);
-                if node_names.insert(n.clone(), i).is_some() {
-                    return Err(at(InputError::field(
-                        "name",
-                        format!("node name {n:?} is used twice"),
-                    )));
-                }
-            }
-        }
-        let racks = self.racks();
-        if let Some(bw) = self.network.inter_rack_mbps {
-            check_positive("network.inter_rack_mbps", bw)?;
-        }
-        for (i, l) in self.network.links.iter().enumerate() {
-            let at = |e: InputError| e.within(&format!("network.links[{i}]"));
-            for r in &l.racks {
-                ensure(racks.contains(r), "racks", || format!("unknown rack {r:?}")).map_err(at)?;
-            }
-            check_positive("mbps", l.mbps).map_err(at)?;
-        }
-        let mut vm_names = BTreeSet::new();
-        for (i, g) in self.vms.iter().enumerate() {
-            let at = |e: InputError| e.within(&format!("vms[{i}]"));
-            ensure(!g.name.trim().is_empty(), "name", || {
-                "must not be empty".into()
-            })
-            .map_err(at)?;
-            ensure(g.count >= 1, "count", || "must be at least 1".into()).map_err(at)?;
-            ensure(g.vcpus >= 1, "vcpus", || "must be at least 1".into()).map_err(at)?;
-            ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into()).map_err(at)?;
-            check_non_negative("dirty_rate_mib_s", g.dirty_rate_mib_s).map_err(at)?;
-            ensure(
-                g.resident_memory_frac > 0.0 && g.resident_memory_frac <= 1.0,
-                "resident_memory_frac",
-                || format!("must be in (0, 1], got {}", g.resident_memory_frac),
-            )
-            .map_err(at)?;
-            for (k, n) in g.nodes.iter().enumerate() {
-                ensure(node_names.contains_key(n), &format!("nodes[{k}]"), || {
-                    format!("unknown node {n:?}")
-                })
-                .map_err(at)?;
-            }
-            g.workload
-                .validate()
-                .map_err(|e| at(e.within("workload")))?;
-            for k in 0..g.count {
-                let n = member_name(&g.name, g.count, k);
-                if !vm_names.insert(n.clone()) {
-                    return Err(at(InputError::field(
-                        "name",
-                        format!("VM name {n:?} is used twice"),
-                    )));
-                }
-            }
-        }
-        for (i, f) in self.failures.iter().enumerate() {
-            self.validate_failure(f, &node_names, &vm_names, &racks)
-                .map_err(|e| e.within(&format!("failures[{i}]")))?;
-        }
-        check_range(
-            "stochastic.step_failure_prob",
-            self.stochastic.step_failure_prob,
-            0.0,
-            1.0,
-        )?;
-        Ok(())
-    }
-
-    fn validate_sim(&self) -> Result<(), InputError> {
-        let s = &self.sim;
-        check_range(
-            "migration_cpu_overhead_frac",
-            s.migration_cpu_overhead_frac,
-            0.0,
-            1.0,
-        )?;
-        ensure(
-            s.actual_window_intervals >= 1,
-            "actual_window_intervals",
-            || "must be at least 1".into(),
-        )?;
-        check_positive("vcpu_overcommit", s.vcpu_overcommit)?;
-        ensure(s.max_replicas >= 1, "max_replicas", || {
-            "must be at least 1".into()
-        })?;
-        Ok(())
-    }
-
-    fn validate_failure(
-        &self,
-        f: &FailureSpec,
-        nodes: &BTreeMap<String, usize>,
-        vms: &BTreeSet<String>,
-        racks: &BTreeSet<String>,
-    ) -> Result<(), InputError> {
-        let at_s = f.at_s();
-        ensure(
-            at_s.is_finite() && at_s >= 0.0 && at_s < self.duration_s as f64,
-            "at_s",
-            || {
-                format!(
-                    "must be within the run (0 to {} s), got {at_s}",
-                    self.duration_s
-                )
-            },
-        )?;
-        let node = |n: &str| {
-            ensure(nodes.contains_key(n), "node", || {
-                format!("unknown node {n:?}")
-            })
-        };
-        let vm = |n: &str| ensure(vms.contains(n), "vm", || format!("unknown VM {n:?}"));
-        let rack_pair = |r: &[String; 2]| {
-            for x in r {
-                ensure(racks.contains(x), "racks", || format!("unknown rack {x:?}"))?;
-            }
-            ensure(r[0] != r[1], "racks", || {
-                "must name two different racks".into()
-            })
-        };
-        match f {
-            FailureSpec::NodeCrash {
-                node: n,
-                recover_after_s,
-                ..
-            } => {
-                node(n)?;
-                if let Some(r) = recover_after_s {
-                    check_positive("recover_after_s", *r)?;
-                }
-            }
-            FailureSpec::LinkDegrade {
-                duration_s,
-                factor,
-                node: n,
-                racks: r,
-                ..
-            } => {
-                check_positive("duration_s", *duration_s)?;
-                ensure(*factor > 0.0 && *factor <= 1.0, "factor", || {
-                    format!("must be above 0 and at most 1 (use partition for 0), got {factor}")
-                })?;
-                match (n, r) {
-                    (Some(n), None) => node(n)?,
-                    (None, Some(r)) => rack_pair(r)?,
-                    _ => {
-                        return Err(InputError::field(
-                            "node",
-                            "give exactly one of `node` (a NIC) or `racks` (an inter-rack link)",
-                        ));
-                    }
-                }
-            }
-            FailureSpec::Partition {
-                duration_s,
-                racks: r,
-                ..
-            } => {
-                check_positive("duration_s", *duration_s)?;
-                rack_pair(r)?;
-            }
-            FailureSpec::DirtyRateSpike {
-                duration_s,
-                vm: v,
-                factor,
-                ..
-            } => {
-                check_positive("duration_s", *duration_s)?;
-                vm(v)?;
-                check_positive("factor", *factor)?;
-            }
-            FailureSpec::LoadSpike {
-                duration_s,
-                node: n,
-                extra_cores,
-                ..
-            } => {
-                check_positive("duration_s", *duration_s)?;
-                node(n)?;
-                check_non_negative("extra_cores", *extra_cores)?;
-            }
-            FailureSpec::VmHang {
-                duration_s, vm: v, ..
-            } => {
-                check_positive("duration_s", *duration_s)?;
-                vm(v)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn validate_node_group(g: &NodeGroup) -> Result<(), InputError> {
-    ensure(!g.name.trim().is_empty(), "name", || {
-        "must not be empty".into()
-    })?;
-    ensure(g.count >= 1, "count", || "must be at least 1".into())?;
-    // Bounds keep utilization (demand / cores) and transfer times finite.
-    check_range("cores", g.cores, 0.01, 1e6)?;
-    ensure(g.memory_mib > 0, "memory_mib", || "must be > 0".into())?;
-    check_range("nic_mbps", g.nic_mbps, 0.001, 1e9)?;
-    ensure(g.rack.is_none() || g.racks.is_empty(), "racks", || {
-        "give either `rack` or `racks`, not both".into()
-    })?;
-    if let Some(p) = &g.power {
-        ensure(p.watts().is_some(), "power", || {
-            "must be \"hp_ml110_g4\", \"hp_ml110_g5\" or 11 wattages (0 %, 10 %, ..., 100 % load)"
-                .into()
-        })?;
-        if let Some(w) = p.watts() {
-            ensure(
-                w.iter().all(|x| x.is_finite() && *x >= 0.0),
-                "power",
-                || "wattages must be finite and >= 0".into(),
-            )?;
-        }
-    }
-    if let Some(m) = g.mtbf_s {
-        check_positive("mtbf_s", m)?;
-    }
-    check_positive("mttr_s", g.mttr_s)?;
-    check_positive("weibull_shape", g.weibull_shape)?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -823,7 +465,7 @@ workload = { kind = "constant", level = 0.5 }
         assert_eq!(e.path, "duration_s");
         // The 100,000-VM benchmark day is within the defaults.
         let bench = Scenario::from_toml_str(include_str!(
-            "../../../benches/scenarios/fleet-100k-day.toml"
+            "../../../../benches/scenarios/fleet-100k-day.toml"
         ))
         .unwrap();
         assert!(bench.check_resources(&limits).is_ok());

@@ -1,0 +1,237 @@
+//! The plan builder: timeouts, deadlines and estimates of a MIGRATE decision's plan,
+//! from the pre-copy model and the policy.
+
+use crate::plan::{
+    ExecutionStep, ExpectedImprovement, MigrationPlan, MigrationType, NEVER_S,
+    ResourceRequirements, RollbackCondition, StepAction, SuccessCriterion, TargetLimits, round_to,
+};
+use crate::policy::MigrationConfig;
+use crate::precopy::PreCopyEstimate;
+
+/// Nominal durations of the steps that move no memory, used for the completion
+/// estimate; the simulator uses the same values as the steps' nominal durations.
+pub const VALIDATION_EXPECTED_S: f64 = 2.0;
+pub const VERIFICATION_EXPECTED_S: f64 = 5.0;
+pub const CLEANUP_EXPECTED_S: f64 = 2.0;
+
+#[derive(Debug, Clone)]
+pub struct PlanInputs<'a> {
+    pub vm_id: &'a str,
+    pub target_node_id: &'a str,
+    pub vm_memory_mib: u64,
+    /// VM's CPU demand as a share of the target's capacity.
+    pub vm_share_of_target: f64,
+    pub current_utilization: f64,
+    pub expected_utilization: f64,
+    pub cpu_ceiling_frac: f64,
+    /// Rollback when the target would exceed this with the VM.
+    pub rollback_cpu_frac: f64,
+    pub memory_margin_mib: u64,
+    pub min_bandwidth_mbps: f64,
+    pub path_bandwidth_mbps: f64,
+    pub estimate: PreCopyEstimate,
+}
+
+fn timeout_for(expected_s: f64, cfg: &MigrationConfig) -> u64 {
+    let t = (expected_s * cfg.timeout_safety_factor).ceil();
+    if t.is_finite() {
+        (t as u64).max(cfg.min_step_timeout_s)
+    } else {
+        NEVER_S
+    }
+}
+
+/// Build a plan whose timeouts and estimates come from the pre-copy model.
+///
+/// Data-moving steps get `estimate x timeout_safety_factor` (at least
+/// `min_step_timeout_s`); the success deadline is the completion estimate plus 25 %,
+/// rounded up to a whole minute, so a migration that runs as modelled passes while one
+/// that merely avoids its rollback timeout does not.
+pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan {
+    let est = &inp.estimate;
+    let steps = vec![
+        ExecutionStep {
+            step: 1,
+            action: StepAction::PreMigrationValidation,
+            description: format!(
+                "Validate target node {} capacity (CPU, memory >= {} MiB) and network \
+                 connectivity (>= {} Mbps), and reserve the resources",
+                inp.target_node_id,
+                inp.vm_memory_mib + inp.memory_margin_mib,
+                inp.min_bandwidth_mbps
+            ),
+            timeout_seconds: cfg.validation_timeout_s,
+        },
+        ExecutionStep {
+            step: 2,
+            action: StepAction::MemoryPreCopy,
+            description: format!(
+                "Iteratively pre-copy {} MiB of memory at about {:.0} Mbps: {} round(s), \
+                 about {:.1} s, until the dirty remainder fits a {} ms pause",
+                inp.vm_memory_mib,
+                inp.path_bandwidth_mbps,
+                est.precopy_rounds,
+                est.precopy_time_s,
+                cfg.downtime_target_ms
+            ),
+            timeout_seconds: timeout_for(est.precopy_time_s, cfg),
+        },
+        ExecutionStep {
+            step: 3,
+            action: StepAction::StopAndCopy,
+            description: format!(
+                "Pause the VM, copy the last {:.1} MiB of dirty memory and CPU state, and \
+                 switch over to {} (expected pause {:.0} ms)",
+                est.remainder_mib,
+                inp.target_node_id,
+                est.downtime_s * 1000.0
+            ),
+            timeout_seconds: timeout_for(est.downtime_s, cfg),
+        },
+        ExecutionStep {
+            step: 4,
+            action: StepAction::PostMigrationVerification,
+            description: "Verify the VM responds on the target and its utilization improved"
+                .to_string(),
+            timeout_seconds: cfg.verification_timeout_s,
+        },
+        ExecutionStep {
+            step: 5,
+            action: StepAction::Cleanup,
+            description: "Release the VM's resources on the source node".to_string(),
+            timeout_seconds: cfg.cleanup_timeout_s,
+        },
+    ];
+    let completion_s =
+        VALIDATION_EXPECTED_S + est.total_time_s + VERIFICATION_EXPECTED_S + CLEANUP_EXPECTED_S;
+    let total_timeout: u64 = steps.iter().map(|s| s.timeout_seconds).sum();
+    let success_deadline_s = if completion_s.is_finite() {
+        (((completion_s * 1.25) / 60.0).ceil().max(1.0) as u64) * 60
+    } else {
+        total_timeout
+    };
+    let improvement = if inp.current_utilization > 0.0 {
+        (inp.current_utilization - inp.expected_utilization) / inp.current_utilization * 100.0
+    } else {
+        0.0
+    };
+    MigrationPlan {
+        migration_type: MigrationType::LiveMigration,
+        source_vm_id: inp.vm_id.to_string(),
+        target_node_id: inp.target_node_id.to_string(),
+        expected_utilization_improvement: ExpectedImprovement {
+            current_utilization: round_to(inp.current_utilization, 4),
+            expected_utilization: round_to(inp.expected_utilization, 4),
+            improvement_percentage: round_to(improvement, 2),
+        },
+        execution_steps: steps,
+        success_criteria: vec![
+            SuccessCriterion::RemainsResponsive {
+                max_pause_ms: Some(cfg.max_unresponsive_ms),
+            },
+            SuccessCriterion::CompletesWithin {
+                max_duration_s: success_deadline_s,
+            },
+            SuccessCriterion::UtilizationImproves {
+                min_improvement_pct: cfg.min_improvement_pct,
+            },
+            SuccessCriterion::NoDataLoss,
+        ],
+        rollback_conditions: vec![
+            RollbackCondition::Timeout {
+                timeout_s: Some(total_timeout),
+            },
+            RollbackCondition::Unresponsive {
+                max_pause_ms: Some(cfg.max_unresponsive_ms),
+            },
+            RollbackCondition::TargetInsufficient {
+                limits: Some(TargetLimits {
+                    cpu_ceiling_frac: inp.rollback_cpu_frac,
+                    min_free_memory_mib: inp.vm_memory_mib,
+                }),
+            },
+            RollbackCondition::ConnectivityLost {
+                min_bandwidth_mbps: Some(cfg.min_connectivity_mbps),
+            },
+        ],
+        resource_requirements: ResourceRequirements {
+            cpu_available_frac: round_to(
+                (1.0 - inp.cpu_ceiling_frac + inp.vm_share_of_target).min(1.0),
+                4,
+            ),
+            memory_margin_mib: inp.memory_margin_mib,
+            vm_memory_mib: inp.vm_memory_mib,
+            min_bandwidth_mbps: inp.min_bandwidth_mbps,
+        },
+        estimated_downtime_seconds: finite_or_max(round_to(est.downtime_s, 3)),
+        estimated_completion_minutes: finite_or_max(round_to(completion_s / 60.0, 2)),
+    }
+}
+
+/// JSON has no infinity; a plan that could never finish says so with a huge number.
+fn finite_or_max(v: f64) -> f64 {
+    if v.is_finite() { v } else { f64::MAX }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::precopy::{PreCopyParams, estimate, mbps_to_mib_s};
+
+    pub(crate) fn sample_plan() -> MigrationPlan {
+        let cfg = MigrationConfig::default();
+        let est = estimate(
+            4096.0,
+            20.0,
+            mbps_to_mib_s(1000.0),
+            &PreCopyParams::from(&cfg),
+        );
+        build_plan(
+            &PlanInputs {
+                vm_id: "vm-001",
+                target_node_id: "node-02",
+                vm_memory_mib: 4096,
+                vm_share_of_target: 0.125,
+                current_utilization: 0.8,
+                expected_utilization: 0.56,
+                cpu_ceiling_frac: 0.7,
+                rollback_cpu_frac: 0.9,
+                memory_margin_mib: 2048,
+                min_bandwidth_mbps: 100.0,
+                path_bandwidth_mbps: 1000.0,
+                estimate: est,
+            },
+            &cfg,
+        )
+    }
+
+    #[test]
+    fn plan_uses_the_model_not_constants() {
+        let plan = sample_plan();
+        assert_eq!(plan.execution_steps.len(), 5);
+        let actions: Vec<_> = plan.execution_steps.iter().map(|s| s.action).collect();
+        assert_eq!(actions, StepAction::ORDER);
+        let steps: Vec<_> = plan.execution_steps.iter().map(|s| s.step).collect();
+        assert_eq!(steps, [1, 2, 3, 4, 5]);
+        // 4 GiB at 1 Gbit/s: about 34 s first round, 2x safety.
+        let precopy = plan.step(StepAction::MemoryPreCopy).unwrap();
+        assert!((60..=90).contains(&precopy.timeout_seconds), "{precopy:?}");
+        assert!(plan.estimated_downtime_seconds > 0.0 && plan.estimated_downtime_seconds < 0.4);
+        assert!(plan.estimated_completion_minutes > 0.5 && plan.estimated_completion_minutes < 1.0);
+        assert_eq!(
+            plan.expected_utilization_improvement.improvement_percentage,
+            30.0
+        );
+        assert_eq!(
+            plan.rollback_conditions[0],
+            RollbackCondition::Timeout {
+                timeout_s: Some(plan.total_timeout_s())
+            }
+        );
+        let v = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            v["resource_requirements"]["target_node_cpu_available"],
+            ">42.5%"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! The engine's control round: the triage of every VM (MIGRATE candidates on hot hosts,
+//! the scaling rule for the rest), one planner round over the candidates, and the
+//! decisions handed to the executor and to scaling.
+
+use super::*;
+
+impl Simulation {
+    pub(super) fn control_round(&mut self, now: TimeMs) {
+        if let Some(b) = self.sc.sim.baseline {
+            self.baseline_round(b, now);
+            return;
+        }
+        let p = &self.policy;
+        // The MIGRATE rule on each live host's pressure, once per host.
+        let host: Vec<Option<MigrationCheck>> = self
+            .nodes
+            .iter()
+            .map(|n| n.up.then(|| host_check(p, n.stats, n.summary)))
+            .collect();
+        // One pass of the engine's triage: VMs of hot hosts go to the engine's full
+        // round; every other VM gets the scaling rule on its own demand.
+        let mut candidates = Vec::new();
+        let mut pending = Vec::new();
+        for (i, v) in self.vms.iter().enumerate() {
+            if v.status != VmStatus::Running || v.migration.is_some() || v.paused {
+                continue;
+            }
+            let group = v.group.map(|g| &self.groups[g]);
+            let view = VmView {
+                stats: v.stats,
+                forecast: v.summary,
+                replicas: group.map(|g| g.active.len() as u32),
+                cooling_down: v.cooldown_until_ms > now
+                    || group.is_some_and(|g| g.cooldown_until_ms > now),
+            };
+            let o = match triage(p, v.node.and_then(|n| host[n]), &view) {
+                Triage::Candidate => {
+                    candidates.push(i);
+                    continue;
+                }
+                Triage::CoolingDown => continue,
+                Triage::Scale(o) => o,
+            };
+            self.decision_counts[action_index(o.action)] += 1;
+            if o.action != Act::NoAction {
+                let confidence = v
+                    .summary
+                    .map_or(p.confidence_without_forecast, |f| f.accuracy);
+                pending.push((
+                    i,
+                    ScaleRequest {
+                        action: o.action,
+                        target: o.target_value,
+                        current: v.stats.current,
+                        confidence,
+                        reasoning: None,
+                    },
+                ));
+            }
+        }
+        // The engine's decisions for the candidates (MIGRATE or its fallback) first.
+        if !candidates.is_empty() {
+            let (snapshot, obs) = self.snapshot_for(&candidates);
+            let ds = self.engine.decide(now as i64, Some(&snapshot), &obs);
+            self.snapshot_nodes = snapshot.nodes;
+            for (d, &vm) in ds.into_iter().zip(&candidates) {
+                self.decision_counts[action_index(d.action)] += 1;
+                // An earlier decision of this round may have changed the VM (a scale
+                // in of its group removed it): act only on VMs still as decided on.
+                let v = &self.vms[vm];
+                if v.status != VmStatus::Running || v.node.is_none() || v.migration.is_some() {
+                    *self
+                        .metrics
+                        .unapplied_decisions_by_action
+                        .entry(d.action)
+                        .or_insert(0) += 1;
+                    continue;
+                }
+                if d.action == Act::Migrate {
+                    self.start_migration(vm, d, now);
+                } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
+                    let req = ScaleRequest {
+                        action: d.action,
+                        target: d.target_value,
+                        current: d.current_value,
+                        confidence: d.confidence,
+                        reasoning: Some(d.reasoning),
+                    };
+                    self.apply_scale(vm, req, now);
+                }
+            }
+        }
+        // Then the rule's, unless an engine action put the VM's group in cooldown.
+        for (vm, req) in pending {
+            let v = &self.vms[vm];
+            if v.group
+                .is_some_and(|g| self.groups[g].cooldown_until_ms > now)
+            {
+                *self
+                    .metrics
+                    .unapplied_decisions_by_action
+                    .entry(req.action)
+                    .or_insert(0) += 1;
+                continue;
+            }
+            self.apply_scale(vm, req, now);
+        }
+    }
+
+    /// The engine's view: every node, and the VMs it needs (candidates, anti-affinity
+    /// members, candidates' service groups).
+    pub(super) fn snapshot_for(
+        &mut self,
+        candidates: &[usize],
+    ) -> (ClusterSnapshot, Vec<VmObservation>) {
+        let mut include = vec![false; self.vms.len()];
+        for &c in candidates {
+            include[c] = true;
+            if let Some(g) = self.vms[c].group {
+                for &m in &self.groups[g].active {
+                    include[m] = true;
+                }
+            }
+        }
+        for (i, v) in self.vms.iter().enumerate() {
+            if v.anti_affinity.is_some() && v.alive() {
+                include[i] = true;
+            }
+        }
+        // Node snapshots are kept between rounds: only their numbers change, and
+        // cloning 10,000 ids every round is measurable.
+        let mut nodes = std::mem::take(&mut self.snapshot_nodes);
+        if nodes.len() != self.nodes.len() {
+            nodes = self
+                .nodes
+                .iter()
+                .map(|n| NodeSnapshot {
+                    id: n.id.clone(),
+                    cores: n.cores,
+                    cpu_utilization: 0.0,
+                    memory_mib: n.memory_mib,
+                    free_memory_mib: 0,
+                    bandwidth_mbps: 0.0,
+                    rack: self.racks[n.rack].clone(),
+                    health: NodeHealth::Healthy,
+                })
+                .collect();
+        }
+        for (snap, n) in nodes.iter_mut().zip(&self.nodes) {
+            snap.cpu_utilization = if n.up {
+                (n.load_cores + n.reserved_cores) / n.cores
+            } else {
+                0.0
+            };
+            snap.free_memory_mib = n.free_mem_mib();
+            snap.bandwidth_mbps = if n.up { n.nic_mbps * n.nic_factor } else { 0.0 };
+            snap.health = if n.up {
+                NodeHealth::Healthy
+            } else {
+                NodeHealth::Down
+            };
+        }
+        let vms = (0..self.vms.len())
+            .filter(|&i| include[i] && self.vms[i].node.is_some())
+            .map(|i| {
+                let v = &self.vms[i];
+                VmSnapshot {
+                    id: v.id.clone(),
+                    node_id: self.nodes[v.node.unwrap_or(0)].id.clone(),
+                    vcpus: v.vcpus,
+                    memory_mib: v.memory_mib,
+                    cpu_demand_cores: v.demand_cores.min(v.vcpus as f64),
+                    dirty_rate_mib_s: v.dirty_rate * v.dirty_factor,
+                    anti_affinity_group: v.anti_affinity.clone(),
+                    service_group: v.group.map(|g| self.groups[g].name.clone()),
+                }
+            })
+            .collect();
+        let in_flight = self
+            .active
+            .iter()
+            .map(|&m| {
+                let mig = &self.migs[m as usize];
+                InFlightMigration {
+                    vm_id: self.vms[mig.vm].id.clone(),
+                    source_node_id: self.nodes[mig.src].id.clone(),
+                    target_node_id: self.nodes[mig.dst].id.clone(),
+                }
+            })
+            .collect();
+        // The engine sees one inter-rack figure: the narrowest link between any two
+        // racks as it is now (degraded or partitioned links included).
+        let nr = self.racks.len();
+        let inter_rack = (0..nr)
+            .flat_map(|a| (a + 1..nr).map(move |b| (a, b)))
+            .filter_map(|(a, b)| self.link_capacity_mbps(a, b))
+            .reduce(f64::min);
+        let snapshot = ClusterSnapshot {
+            nodes,
+            vms,
+            inter_rack_bandwidth_mbps: inter_rack,
+            in_flight,
+        };
+        let step = self.sample_ms / 1000;
+        let obs = candidates
+            .iter()
+            .map(|&c| {
+                let v = &self.vms[c];
+                let n = v.node.unwrap_or(0);
+                let host = &self.nodes[n];
+                VmObservation {
+                    vm_id: v.id.clone(),
+                    resources: vec![ResourceObservation {
+                        resource_type: ResourceType::Cpu,
+                        stats: v.hist.stats(),
+                        forecast: v.forecaster.forecast(ResourceType::Cpu, step),
+                    }],
+                    host_cpu: Some(ResourceObservation {
+                        resource_type: ResourceType::Cpu,
+                        stats: host.hist.stats(),
+                        forecast: host.forecaster.forecast(ResourceType::Cpu, step),
+                    }),
+                }
+            })
+            .collect();
+        (snapshot, obs)
+    }
+}

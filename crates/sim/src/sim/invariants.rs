@@ -1,0 +1,78 @@
+//! The invariant checker: placement lists, memory accounting and reservations agree
+//! with the VMs and migrations they describe. Run after every event when
+//! `sim.check_invariants` is on; what it finds goes into the record's violations.
+
+use super::*;
+
+impl Simulation {
+    pub(super) fn check_invariants(&mut self) {
+        let mut used = vec![0u64; self.nodes.len()];
+        let mut msgs = Vec::new();
+        for v in &self.vms {
+            match (v.status, v.node) {
+                (VmStatus::Lost | VmStatus::Removed, Some(n)) => msgs.push(format!(
+                    "VM {} is gone but still on node {}",
+                    v.id, self.nodes[n].id
+                )),
+                (VmStatus::Running | VmStatus::Down, None) => {
+                    msgs.push(format!("VM {} is on no node and not lost", v.id))
+                }
+                (_, Some(n)) => used[n] += v.memory_mib,
+                _ => {}
+            }
+        }
+        for (n, list) in self.node_vms.iter().enumerate() {
+            for &v in list {
+                if self.vms[v as usize].node != Some(n) {
+                    msgs.push(format!(
+                        "VM {} listed on node {} but placed elsewhere",
+                        self.vms[v as usize].id, self.nodes[n].id
+                    ));
+                }
+            }
+        }
+        let listed: usize = self.node_vms.iter().map(Vec::len).sum();
+        let placed = self.vms.iter().filter(|v| v.node.is_some()).count();
+        if listed != placed {
+            msgs.push(format!("{listed} VMs listed on nodes, {placed} placed"));
+        }
+        let mut held = vec![0u64; self.nodes.len()];
+        for &m in &self.active {
+            let g = &self.migs[m as usize];
+            let mem = self.vms[g.vm].memory_mib;
+            if g.phase.switched() {
+                held[g.src] += mem;
+            } else {
+                held[g.dst] += mem;
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if used[i] != n.used_mem_mib {
+                msgs.push(format!(
+                    "node {} memory accounting {} != {}",
+                    n.id, n.used_mem_mib, used[i]
+                ));
+            }
+            if held[i] != n.held_mem_mib {
+                msgs.push(format!(
+                    "node {} held memory {} != {}",
+                    n.id, n.held_mem_mib, held[i]
+                ));
+            }
+            if n.used_mem_mib + n.held_mem_mib > n.memory_mib {
+                msgs.push(format!(
+                    "node {} reservations {} MiB exceed capacity {} MiB",
+                    n.id,
+                    n.used_mem_mib + n.held_mem_mib,
+                    n.memory_mib
+                ));
+            }
+            if n.reserved_cores < -1e-9 {
+                msgs.push(format!("node {} has negative CPU reservation", n.id));
+            }
+        }
+        for m in msgs {
+            self.violation(m);
+        }
+    }
+}

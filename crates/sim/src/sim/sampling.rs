@@ -1,0 +1,116 @@
+//! Every tick: sample the workloads, recompute node loads, feed histories and
+//! forecasters; and account the interval that just ended (active time, overload,
+//! energy, PDM's demand).
+
+use super::*;
+
+impl Simulation {
+    /// Metrics for [last tick, now), with the loads of the last tick.
+    pub(super) fn account(&mut self, now: TimeMs) {
+        let dt = (now - self.last_tick_ms) as f64;
+        self.last_tick_ms = now;
+        if dt <= 0.0 {
+            return;
+        }
+        for n in &self.nodes {
+            if !n.up {
+                continue;
+            }
+            self.active_ms += dt;
+            let u = n.load_cores / n.cores;
+            if u > 1.0 {
+                self.overload_ms += dt;
+                self.metrics.unmet_demand_core_s += (n.load_cores - n.cores) * dt / 1000.0;
+            }
+            if let Some(w) = &n.power {
+                self.energy_j += power_w(w, u) * dt / 1000.0;
+            }
+        }
+        self.pdm_requested += self.running_demand_cores * dt;
+    }
+
+    /// One pass over the VMs after the group shares are known: demand, node loads,
+    /// histories, forecasters, and (on control ticks) the stats the rules read. At
+    /// 100,000 VMs the cost is memory traffic, so everything per VM happens in one go.
+    pub(super) fn sample(&mut self, now: TimeMs) {
+        let t_s = now as f64 / 1000.0;
+        // Service groups first: a replica's demand is a share of the group's total.
+        for g in &self.groups {
+            let mut total = 0.0;
+            for &i in &g.originals {
+                let v = &mut self.vms[i];
+                if let Some(w) = &mut v.workload {
+                    v.own_level = w.sample(t_s);
+                }
+                total += v.own_level * v.base_vcpus as f64;
+            }
+            let share = total / g.active.len().max(1) as f64;
+            for &i in &g.active {
+                self.vms[i].demand_cores = share;
+            }
+        }
+        for n in &mut self.nodes {
+            n.load_cores = n.background_cores;
+        }
+        let control = now % self.control_ms == 0;
+        let mut alive = 0;
+        let mut running_demand = 0.0;
+        for v in &mut self.vms {
+            if v.group.is_none() {
+                if let Some(w) = &mut v.workload {
+                    v.own_level = w.sample(t_s);
+                }
+                v.demand_cores = v.own_level * v.base_vcpus as f64;
+            }
+            alive += u64::from(v.alive());
+            if let Some(n) = v.node {
+                self.nodes[n].load_cores += v.used_cores();
+            }
+            if v.status == VmStatus::Running {
+                running_demand += v.demand_cores;
+                let u = v.demand_cores / v.vcpus as f64;
+                v.hist.push(u);
+                v.forecaster.observe(u);
+                if control {
+                    v.stats = v.hist.stats();
+                    v.summary = v.forecaster.summary();
+                }
+            }
+        }
+        self.running_demand_cores = running_demand;
+        self.add_migration_overheads();
+        for n in &mut self.nodes {
+            if n.up {
+                let u = n.load_cores / n.cores;
+                n.hist.push(u);
+                n.forecaster.observe(u);
+                if control {
+                    n.stats = n.hist.stats();
+                    n.summary = n.forecaster.summary();
+                }
+            }
+        }
+        self.metrics.vm_ticks += alive;
+    }
+
+    /// Source and target of every migration moving memory carry its CPU overhead.
+    pub(super) fn add_migration_overheads(&mut self) {
+        let overhead = self.sc.sim.migration_cpu_overhead_frac;
+        for &m in &self.active {
+            let mig = &self.migs[m as usize];
+            if mig.phase.moves_memory() {
+                let extra = overhead * self.vms[mig.vm].demand_cores;
+                self.nodes[mig.src].load_cores += extra;
+                self.nodes[mig.dst].load_cores += extra;
+            }
+        }
+    }
+}
+
+/// Linear interpolation of an 11-point SPECpower curve.
+pub(super) fn power_w(w: &[f64; 11], util: f64) -> f64 {
+    let u = util.clamp(0.0, 1.0) * 10.0;
+    let i = (u.floor() as usize).min(9);
+    let f = u - i as f64;
+    w[i] + (w[i + 1] - w[i]) * f
+}

@@ -1,0 +1,233 @@
+//! Cluster state: nodes, VMs, service groups, racks and links, and the bookkeeping that
+//! keeps them consistent (placement lists, memory held and CPU reserved by migrations).
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VmStatus {
+    Running,
+    /// Its node is down; it comes back with the node (or restarts elsewhere).
+    Down,
+    Lost,
+    /// Removed by scale in.
+    Removed,
+}
+
+#[derive(Debug)]
+pub(super) struct NodeRt {
+    pub(super) id: String,
+    pub(super) rack: usize,
+    pub(super) cores: f64,
+    pub(super) memory_mib: u64,
+    pub(super) nic_mbps: f64,
+    pub(super) power: Option<[f64; 11]>,
+    pub(super) up: bool,
+    pub(super) nic_factor: f64,
+    pub(super) background_cores: f64,
+    /// Memory of the VMs placed here (down ones included).
+    pub(super) used_mem_mib: u64,
+    /// Memory held for incoming migrations, and by outgoing ones until cleanup.
+    pub(super) held_mem_mib: u64,
+    /// CPU reserved for incoming migrations (the VM's demand), until switchover.
+    pub(super) reserved_cores: f64,
+    pub(super) load_cores: f64,
+    pub(super) hist: Ring,
+    pub(super) forecaster: Forecaster,
+    pub(super) stats: UtilStats,
+    pub(super) summary: Option<ForecastSummary>,
+    pub(super) migrations: u32,
+    pub(super) mtbf_s: Option<f64>,
+    pub(super) mttr_s: f64,
+    pub(super) dist: FailureDistribution,
+    pub(super) weibull_shape: f64,
+    pub(super) vcpus_placed: u64,
+}
+
+impl NodeRt {
+    pub(super) fn util(&self) -> f64 {
+        if self.up {
+            self.load_cores / self.cores
+        } else {
+            0.0
+        }
+    }
+
+    pub(super) fn free_mem_mib(&self) -> u64 {
+        self.memory_mib
+            .saturating_sub(self.used_mem_mib + self.held_mem_mib)
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct VmRt {
+    pub(super) id: String,
+    pub(super) base_vcpus: u32,
+    pub(super) vcpus: u32,
+    pub(super) memory_mib: u64,
+    /// Declared fraction of memory touched (see `VmGroup::resident_memory_frac`).
+    pub(super) resident_frac: f64,
+    pub(super) dirty_rate: f64,
+    pub(super) dirty_factor: f64,
+    pub(super) group: Option<usize>,
+    pub(super) anti_affinity: Option<String>,
+    pub(super) node: Option<usize>,
+    pub(super) status: VmStatus,
+    pub(super) paused: bool,
+    pub(super) hung_until_ms: TimeMs,
+    pub(super) workload: Option<Workload>,
+    /// Own workload's demand, as a fraction of `base_vcpus`.
+    pub(super) own_level: f64,
+    /// Demand this VM carries now, in cores (its own, or its share of the group's).
+    pub(super) demand_cores: f64,
+    pub(super) hist: Ring,
+    pub(super) forecaster: Forecaster,
+    /// Window stats and forecast summary as of the last control tick, computed in the
+    /// sampling pass so the control round reads nothing but this struct.
+    pub(super) stats: UtilStats,
+    pub(super) summary: Option<ForecastSummary>,
+    pub(super) cooldown_until_ms: TimeMs,
+    pub(super) migration: Option<u32>,
+    /// When it went down (valid while `status == Down`): downtime is counted exactly,
+    /// not per tick.
+    pub(super) down_since_ms: TimeMs,
+}
+
+/// What a new VM is made of; everything else starts the same for every VM.
+#[derive(Debug, Clone)]
+pub(super) struct VmShape {
+    pub(super) id: String,
+    pub(super) vcpus: u32,
+    pub(super) memory_mib: u64,
+    pub(super) resident_frac: f64,
+    pub(super) dirty_rate: f64,
+    pub(super) group: Option<usize>,
+    pub(super) anti_affinity: Option<String>,
+}
+
+impl VmRt {
+    /// A running VM with no history, not yet placed and without a workload.
+    pub(super) fn new(s: VmShape, policy: &PolicyConfig) -> Self {
+        Self {
+            id: s.id,
+            base_vcpus: s.vcpus,
+            vcpus: s.vcpus,
+            memory_mib: s.memory_mib,
+            resident_frac: s.resident_frac,
+            dirty_rate: s.dirty_rate,
+            dirty_factor: 1.0,
+            group: s.group,
+            anti_affinity: s.anti_affinity,
+            node: None,
+            status: VmStatus::Running,
+            paused: false,
+            hung_until_ms: 0,
+            workload: None,
+            own_level: 0.0,
+            demand_cores: 0.0,
+            hist: Ring::new(policy.window_samples),
+            forecaster: Forecaster::new(&policy.forecast),
+            stats: UtilStats::default(),
+            summary: None,
+            cooldown_until_ms: 0,
+            migration: None,
+            down_since_ms: 0,
+        }
+    }
+
+    /// The shape as declared (its vCPUs before any resize), for replicas.
+    pub(super) fn shape(&self) -> VmShape {
+        VmShape {
+            id: self.id.clone(),
+            vcpus: self.base_vcpus,
+            memory_mib: self.memory_mib,
+            resident_frac: self.resident_frac,
+            dirty_rate: self.dirty_rate,
+            group: self.group,
+            anti_affinity: self.anti_affinity.clone(),
+        }
+    }
+
+    pub(super) fn alive(&self) -> bool {
+        matches!(self.status, VmStatus::Running | VmStatus::Down)
+    }
+
+    pub(super) fn used_cores(&self) -> f64 {
+        if self.status == VmStatus::Running && !self.paused {
+            self.demand_cores.min(self.vcpus as f64)
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct GroupRt {
+    pub(super) name: String,
+    /// Original members: their workloads make up the group's load.
+    pub(super) originals: Vec<usize>,
+    /// Replicas serving now (originals not scaled in, plus added ones).
+    pub(super) active: Vec<usize>,
+    pub(super) cooldown_until_ms: TimeMs,
+}
+
+pub(super) fn pair_index(n: usize, a: usize, b: usize) -> usize {
+    let (a, b) = if a < b { (a, b) } else { (b, a) };
+    a * n + b
+}
+
+impl Simulation {
+    /// Where a new replica or a restarted VM goes: the least-utilized live node with
+    /// `mem_mib` free, the smallest index on ties.
+    pub(super) fn least_loaded_with_room(&self, mem_mib: u64) -> Option<usize> {
+        (0..self.nodes.len())
+            .filter(|&n| self.nodes[n].up && self.nodes[n].free_mem_mib() >= mem_mib)
+            .min_by(|&a, &b| self.nodes[a].util().total_cmp(&self.nodes[b].util()))
+    }
+
+    /// Change a VM's placement, keeping the per-node lists in step and recording the
+    /// change for replay.
+    pub(super) fn move_vm(&mut self, vm: usize, to: Option<usize>, now: TimeMs) {
+        if let Some(from) = self.vms[vm].node {
+            let list = &mut self.node_vms[from];
+            if let Some(p) = list.iter().position(|&x| x as usize == vm) {
+                list.remove(p);
+            }
+        }
+        if let Some(t) = to {
+            self.node_vms[t].push(vm as u32);
+        }
+        self.vms[vm].node = to;
+        self.placements.push(PlacementChange {
+            t_ms: now,
+            vm: vm as u32,
+            node: to.map(|n| n as u32),
+        });
+    }
+
+    pub(super) fn path_capacity_mbps(&self, src: usize, dst: usize) -> f64 {
+        let (a, b) = (&self.nodes[src], &self.nodes[dst]);
+        let bw = if a.up && b.up {
+            (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor)
+        } else {
+            0.0
+        };
+        match (a.rack != b.rack)
+            .then(|| self.link_capacity_mbps(a.rack, b.rack))
+            .flatten()
+        {
+            Some(link) => bw.min(link),
+            None => bw,
+        }
+    }
+
+    /// Capacity of the link between two racks now: `None` = unlimited.
+    pub(super) fn link_capacity_mbps(&self, ra: usize, rb: usize) -> Option<f64> {
+        let k = pair_index(self.racks.len(), ra, rb);
+        let f = self.link_factor[k];
+        match self.link_mbps[k] {
+            Some(l) => Some(l * f),
+            None if f == 0.0 => Some(0.0),
+            None => None,
+        }
+    }
+}
