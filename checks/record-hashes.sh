@@ -21,9 +21,10 @@ cargo build --release --locked -q
 bin="$CARGO_TARGET_DIR/release/scalelab"
 
 if [ -z "${SCALELAB_TRACE_DIR:-}" ] && [ -d ../shared/traces ]; then
-    SCALELAB_TRACE_DIR="$(cd ../shared/traces && pwd)"
+    export SCALELAB_TRACE_DIR="$(cd ../shared/traces && pwd)"
 fi
-export SCALELAB_TRACE_DIR="${SCALELAB_TRACE_DIR:-}"
+# An empty value would be taken as a missing --trace-dir argument.
+[ -n "${SCALELAB_TRACE_DIR:-}" ] || unset SCALELAB_TRACE_DIR
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -512,7 +512,7 @@ pub fn field_check(
 }
 
 type FnvMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<scalelab_engine::cluster::Fnv>>;
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<scalelab_engine::fnv::Fnv>>;
 
 /// VM ids to dense codes in order of first appearance. Consecutive rows of one VM
 /// (machine-sorted tables) skip the hash lookup.

@@ -146,8 +146,6 @@ impl MigrationPlan {
     }
 }
 
-/// Everything the plan builder needs besides the policy.
-
 /// "Never", in seconds: the timeout a plan states for a step whose estimate is
 /// infinite (a pre-copy that cannot converge), and what executors use for a step a
 /// plan does not time. Past the end of any run; in milliseconds it saturates.

@@ -14,6 +14,7 @@ pub const VALIDATION_EXPECTED_S: f64 = 2.0;
 pub const VERIFICATION_EXPECTED_S: f64 = 5.0;
 pub const CLEANUP_EXPECTED_S: f64 = 2.0;
 
+/// Everything the plan builder needs besides the policy.
 #[derive(Debug, Clone)]
 pub struct PlanInputs<'a> {
     pub vm_id: &'a str,

@@ -180,7 +180,7 @@ impl Simulation {
             .active
             .iter()
             .map(|&m| {
-                let mig = &self.migs[m as usize];
+                let mig = &self.migs[m];
                 InFlightMigration {
                     vm_id: self.vms[mig.vm].id.clone(),
                     source_node_id: self.nodes[mig.src].id.clone(),

@@ -3,14 +3,16 @@
 
 use scalelab_engine::plan::StepAction;
 
+use super::MigId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ev {
     Tick,
-    StepDone { mig: u32 },
-    TransferDone { mig: u32 },
-    Timeout { mig: u32, step: StepAction },
-    PauseCheck { mig: u32 },
-    HangCheck { mig: u32 },
+    StepDone { mig: MigId },
+    TransferDone { mig: MigId },
+    Timeout { mig: MigId, step: StepAction },
+    PauseCheck { mig: MigId },
+    HangCheck { mig: MigId },
     FailureStart { idx: u32 },
     FailureEnd { idx: u32 },
     NodeRecover { node: u32 },

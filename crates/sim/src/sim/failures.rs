@@ -177,7 +177,7 @@ impl Simulation {
                         );
                         self.q.schedule(until, Ev::FailureEnd { idx: idx as u32 });
                         if let Some(m) = self.vms[v].migration {
-                            let max = self.max_pause_ms(m as usize);
+                            let max = self.max_pause_ms(m);
                             if (*duration_s * 1000.0) as u64 > max {
                                 self.q.schedule(now + max + 1, Ev::HangCheck { mig: m });
                             }
@@ -206,7 +206,6 @@ impl Simulation {
         // Migrations touching the node.
         let active = self.active.clone();
         for m in active {
-            let m = m as usize;
             let (src, dst, step, switched, vm) = {
                 let g = &self.migs[m];
                 (g.src, g.dst, g.phase, g.phase.switched(), g.vm)
@@ -231,7 +230,7 @@ impl Simulation {
                     EventKind::DataLoss,
                     Some(n),
                     Some(vm),
-                    Some(m as u32),
+                    Some(m),
                     reason.clone(),
                 );
                 self.end_step(m, now, StepOutcome::Failed);
@@ -247,7 +246,7 @@ impl Simulation {
                     EventKind::NodeCrash,
                     Some(n),
                     Some(vm),
-                    Some(m as u32),
+                    Some(m),
                     "target crashed after switchover".into(),
                 );
                 self.abort(

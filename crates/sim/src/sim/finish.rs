@@ -9,7 +9,6 @@ impl Simulation {
         // Whatever is still running ends "in progress"; open windows close with what
         // they measured.
         for m in self.active.clone() {
-            let m = m as usize;
             self.cancel_timers(m);
             let r = &mut self.records[m];
             if let Some(s) = r.steps.last_mut()
@@ -27,7 +26,7 @@ impl Simulation {
             self.release_holds(m);
             self.finish_migration(m, end, Outcome::InProgressAtEnd, None);
         }
-        for m in 0..self.migs.len() {
+        for m in MigId::all(self.migs.len()) {
             if self.migs[m].window.is_some() {
                 self.close_window(m, end);
             }

@@ -38,7 +38,7 @@ impl Simulation {
         }
         let mut held = vec![0u64; self.nodes.len()];
         for &m in &self.active {
-            let g = &self.migs[m as usize];
+            let g = &self.migs[m];
             let mem = self.vms[g.vm].memory_mib;
             if g.phase.switched() {
                 held[g.src] += mem;

@@ -36,7 +36,7 @@ impl Simulation {
         kind: EventKind,
         node: Option<usize>,
         vm: Option<usize>,
-        migration: Option<u32>,
+        migration: Option<MigId>,
         detail: String,
     ) {
         self.events.push(EventRecord {
@@ -44,7 +44,7 @@ impl Simulation {
             kind,
             node: node.map(|n| n as u32),
             vm: vm.map(|v| v as u32),
-            migration,
+            migration: migration.map(MigId::raw),
             detail,
         });
     }

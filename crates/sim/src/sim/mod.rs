@@ -36,6 +36,7 @@ mod events;
 mod executor;
 mod failures;
 mod finish;
+mod ids;
 mod invariants;
 mod journal;
 mod ring;
@@ -76,6 +77,7 @@ use crate::workload::{Workload, WorkloadSpec};
 
 use events::Ev;
 use executor::{MigRt, Phase};
+use ids::MigId;
 use journal::action_index;
 use ring::Ring;
 use scaling::ScaleRequest;
@@ -90,15 +92,26 @@ pub enum SimError {
     Trace(String),
 }
 
-/// One run of one scenario.
+/// One run of one scenario. The fields are grouped by the file that owns them.
 #[derive(Debug)]
 pub struct Simulation {
+    // -- the run's inputs and clock (build.rs, this file)
     sc: Scenario,
     content_hash: String,
     engine: Engine,
     policy: PolicyConfig,
     params: PreCopyParams,
     q: EventQueue<Ev>,
+    duration_ms: TimeMs,
+    sample_ms: TimeMs,
+    control_ms: TimeMs,
+    record_ms: TimeMs,
+    last_tick_ms: TimeMs,
+    last_event_ms: TimeMs,
+    /// The crash process and step failures.
+    rng_fail: Pcg32,
+
+    // -- cluster state (state.rs)
     nodes: Vec<NodeRt>,
     vms: Vec<VmRt>,
     groups: Vec<GroupRt>,
@@ -106,21 +119,30 @@ pub struct Simulation {
     /// Inter-rack link bandwidth by rack pair (a < b); `None` = unlimited.
     link_mbps: Vec<Option<f64>>,
     link_factor: Vec<f64>,
+    /// VMs placed on each node (lost and removed ones are on none), so a crash or a
+    /// recovery touches its node's VMs instead of scanning all of them.
+    node_vms: Vec<Vec<u32>>,
+    /// The engine's node snapshots, kept between rounds (control.rs).
+    snapshot_nodes: Vec<NodeSnapshot>,
+
+    // -- the executor (executor/)
     migs: Vec<MigRt>,
     records: Vec<MigrationRecord>,
-    active: Vec<u32>,
+    /// Migrations in flight, in start order.
+    active: Vec<MigId>,
+
+    // -- the journal (journal.rs)
     decisions: Vec<DecisionRecord>,
     events: Vec<EventRecord>,
     placements: Vec<PlacementChange>,
     series: Series,
+    violations: Vec<String>,
     metrics: RunMetrics,
-    rng_fail: Pcg32,
-    last_tick_ms: TimeMs,
-    duration_ms: TimeMs,
-    sample_ms: TimeMs,
-    control_ms: TimeMs,
-    record_ms: TimeMs,
-    // accumulators
+    /// Decisions by action, indexed like [`ScalingAction::ALL`] (a map lookup per VM
+    /// per round is measurable at 100,000 VMs).
+    decision_counts: [u64; 6],
+
+    // -- accounting (sampling.rs)
     active_ms: f64,
     overload_ms: f64,
     energy_j: f64,
@@ -128,17 +150,8 @@ pub struct Simulation {
     pdm_lost: f64,
     pdm_requested: f64,
     downtime_ms: u64,
-    violations: Vec<String>,
-    last_event_ms: TimeMs,
-    /// Decisions by action, indexed like [`ScalingAction::ALL`] (a map lookup per VM
-    /// per round is measurable at 100,000 VMs).
-    decision_counts: [u64; 6],
     /// CPU demand of running VMs at the last tick (for PDM's denominator).
     running_demand_cores: f64,
-    /// VMs placed on each node (lost and removed ones are on none), so a crash or a
-    /// recovery touches its node's VMs instead of scanning all of them.
-    node_vms: Vec<Vec<u32>>,
-    snapshot_nodes: Vec<NodeSnapshot>,
 }
 
 impl Simulation {
@@ -159,11 +172,11 @@ impl Simulation {
                         break;
                     }
                 }
-                Ev::StepDone { mig } => self.on_step_done(mig as usize, t),
-                Ev::TransferDone { mig } => self.on_transfer_done(mig as usize, t),
-                Ev::Timeout { mig, step } => self.on_timeout(mig as usize, step, t),
-                Ev::PauseCheck { mig } => self.on_pause_check(mig as usize, t),
-                Ev::HangCheck { mig } => self.on_hang_check(mig as usize, t),
+                Ev::StepDone { mig } => self.on_step_done(mig, t),
+                Ev::TransferDone { mig } => self.on_transfer_done(mig, t),
+                Ev::Timeout { mig, step } => self.on_timeout(mig, step, t),
+                Ev::PauseCheck { mig } => self.on_pause_check(mig, t),
+                Ev::HangCheck { mig } => self.on_hang_check(mig, t),
                 Ev::FailureStart { idx } => self.on_failure(idx as usize, t, true),
                 Ev::FailureEnd { idx } => self.on_failure(idx as usize, t, false),
                 Ev::NodeRecover { node } => self.recover_node(node as usize, t),

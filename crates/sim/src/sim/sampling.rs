@@ -97,7 +97,7 @@ impl Simulation {
     pub(super) fn add_migration_overheads(&mut self) {
         let overhead = self.sc.sim.migration_cpu_overhead_frac;
         for &m in &self.active {
-            let mig = &self.migs[m as usize];
+            let mig = &self.migs[m];
             if mig.phase.moves_memory() {
                 let extra = overhead * self.vms[mig.vm].demand_cores;
                 self.nodes[mig.src].load_cores += extra;

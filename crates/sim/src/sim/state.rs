@@ -86,7 +86,7 @@ pub(super) struct VmRt {
     pub(super) stats: UtilStats,
     pub(super) summary: Option<ForecastSummary>,
     pub(super) cooldown_until_ms: TimeMs,
-    pub(super) migration: Option<u32>,
+    pub(super) migration: Option<MigId>,
     /// When it went down (valid while `status == Down`): downtime is counted exactly,
     /// not per tick.
     pub(super) down_since_ms: TimeMs,

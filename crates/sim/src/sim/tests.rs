@@ -88,7 +88,7 @@ fn a_second_outcome_is_a_violation() {
     s.migs.push(mig);
     s.nodes[0].migrations = 1;
     s.nodes[1].migrations = 1;
-    s.finish_migration(0, 5, Outcome::RolledBack, None);
+    s.finish_migration(MigId::from_ix(0), 5, Outcome::RolledBack, None);
     assert!(s.violations.iter().any(|v| v.contains("second outcome")));
     assert_eq!(s.records[0].outcome, Some(Outcome::Completed));
 }

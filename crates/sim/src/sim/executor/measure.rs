@@ -27,7 +27,7 @@ impl Window {
 impl Simulation {
     /// Samples for the expected-vs-actual window after switchover.
     pub(in crate::sim) fn measure(&mut self, now: TimeMs) {
-        for m in 0..self.migs.len() {
+        for m in MigId::all(self.migs.len()) {
             let mig = &self.migs[m];
             let Some(w) = &mig.window else {
                 continue;
@@ -49,7 +49,7 @@ impl Simulation {
         }
     }
 
-    pub(in crate::sim) fn close_window(&mut self, m: usize, now: TimeMs) {
+    pub(in crate::sim) fn close_window(&mut self, m: MigId, now: TimeMs) {
         if let Some(w) = self.migs[m].window.take()
             && w.samples > 0
         {
@@ -62,7 +62,7 @@ impl Simulation {
         }
     }
 
-    pub(in crate::sim) fn finalize_criteria(&mut self, m: usize, now: TimeMs) {
+    pub(in crate::sim) fn finalize_criteria(&mut self, m: MigId, now: TimeMs) {
         let plan = self.migs[m].plan.clone();
         let max_pause_default = self.policy.migration.max_unresponsive_ms;
         let r = &mut self.records[m];

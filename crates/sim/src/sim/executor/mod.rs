@@ -140,7 +140,7 @@ impl Simulation {
             ));
             return;
         };
-        let id = self.migs.len() as u32;
+        let id = MigId::from_ix(self.migs.len());
         let v = &self.vms[vm];
         let demand = v.demand_cores.min(v.vcpus as f64);
         let mem = v.memory_mib;
@@ -168,11 +168,11 @@ impl Simulation {
             target_value: decision.target_value,
             confidence: decision.confidence,
             applied: true,
-            migration: Some(id),
+            migration: Some(id.raw()),
             reasoning: None,
         });
         self.records.push(MigrationRecord {
-            id,
+            id: id.raw(),
             vm: vm as u32,
             vm_id: self.vms[vm].id.clone(),
             source: src as u32,
@@ -204,14 +204,14 @@ impl Simulation {
             Some(id),
             detail,
         );
-        self.begin_step(id as usize, StepAction::PreMigrationValidation, now);
+        self.begin_step(id, StepAction::PreMigrationValidation, now);
         self.q.schedule(
             now + (VALIDATION_EXPECTED_S * 1000.0) as u64,
             Ev::StepDone { mig: id },
         );
     }
 
-    pub(super) fn begin_step(&mut self, m: usize, step: StepAction, now: TimeMs) {
+    pub(super) fn begin_step(&mut self, m: MigId, step: StepAction, now: TimeMs) {
         let timeout_s = self.migs[m]
             .plan
             .step(step)
@@ -224,10 +224,7 @@ impl Simulation {
         mig.phase = Phase::of(step);
         mig.step_timer = Some(self.q.schedule_timer(
             now.saturating_add(timeout_s.saturating_mul(1000)),
-            Ev::Timeout {
-                mig: m as u32,
-                step,
-            },
+            Ev::Timeout { mig: m, step },
         ));
         self.records[m].steps.push(StepRecord {
             action: step,
@@ -238,7 +235,7 @@ impl Simulation {
         });
     }
 
-    pub(super) fn end_step(&mut self, m: usize, now: TimeMs, outcome: StepOutcome) {
+    pub(super) fn end_step(&mut self, m: MigId, now: TimeMs, outcome: StepOutcome) {
         if let Some(t) = self.migs[m].step_timer.take() {
             self.q.cancel(t);
         }
@@ -260,7 +257,7 @@ impl Simulation {
     }
 
     /// Fixed-duration steps and the resume after stop-and-copy.
-    pub(super) fn on_step_done(&mut self, m: usize, now: TimeMs) {
+    pub(super) fn on_step_done(&mut self, m: MigId, now: TimeMs) {
         let Some(step) = self.migs[m].phase.step() else {
             return;
         };
@@ -307,7 +304,7 @@ impl Simulation {
                 self.begin_step(m, StepAction::Cleanup, now);
                 self.migs[m].step_event = Some(self.q.schedule(
                     now + (CLEANUP_EXPECTED_S * 1000.0) as u64,
-                    Ev::StepDone { mig: m as u32 },
+                    Ev::StepDone { mig: m },
                 ));
             }
             StepAction::Cleanup => {
@@ -319,7 +316,7 @@ impl Simulation {
         }
     }
 
-    pub(super) fn max_pause_ms(&self, m: usize) -> u64 {
+    pub(super) fn max_pause_ms(&self, m: MigId) -> u64 {
         self.migs[m]
             .plan
             .rollback_conditions
@@ -331,7 +328,7 @@ impl Simulation {
             .unwrap_or(self.policy.migration.max_unresponsive_ms)
     }
 
-    pub(super) fn on_pause_check(&mut self, m: usize, now: TimeMs) {
+    pub(super) fn on_pause_check(&mut self, m: MigId, now: TimeMs) {
         let mig = &self.migs[m];
         if mig.phase != Phase::StopAndCopy {
             return;
@@ -349,7 +346,7 @@ impl Simulation {
     }
 
     /// The Unresponsive rollback condition for a hung VM.
-    pub(super) fn on_hang_check(&mut self, m: usize, now: TimeMs) {
+    pub(super) fn on_hang_check(&mut self, m: MigId, now: TimeMs) {
         let mig = &self.migs[m];
         if !mig.phase.in_flight() || self.vms[mig.vm].hung_until_ms <= now {
             return;
@@ -359,7 +356,7 @@ impl Simulation {
         self.abort(m, now, format!("VM unresponsive for over {max} ms"));
     }
 
-    pub(super) fn switchover(&mut self, m: usize, now: TimeMs) {
+    pub(super) fn switchover(&mut self, m: MigId, now: TimeMs) {
         let (vm, src, dst) = (self.migs[m].vm, self.migs[m].src, self.migs[m].dst);
         self.end_step(m, now, StepOutcome::Ok);
         if let Some(c) = self.migs[m].pause_check.take() {
@@ -391,7 +388,7 @@ impl Simulation {
             EventKind::MigrationSwitchover,
             Some(dst),
             Some(vm),
-            Some(m as u32),
+            Some(m),
             format!("paused {pause} ms"),
         );
         // The VM's load (and the migration's overhead on both ends) moves with it.
@@ -402,11 +399,11 @@ impl Simulation {
         self.begin_step(m, StepAction::PostMigrationVerification, now);
         self.migs[m].step_event = Some(self.q.schedule(
             now + (VERIFICATION_EXPECTED_S * 1000.0) as u64,
-            Ev::StepDone { mig: m as u32 },
+            Ev::StepDone { mig: m },
         ));
     }
 
-    pub(super) fn on_timeout(&mut self, m: usize, step: StepAction, now: TimeMs) {
+    pub(super) fn on_timeout(&mut self, m: MigId, step: StepAction, now: TimeMs) {
         let mig = &self.migs[m];
         if mig.phase.step() != Some(step) {
             return;
@@ -423,7 +420,7 @@ impl Simulation {
 
     /// Stop a migration: before switchover it rolls back (the VM stays on the source);
     /// after, it fails with the VM on the target.
-    pub(super) fn abort(&mut self, m: usize, now: TimeMs, reason: String) {
+    pub(super) fn abort(&mut self, m: MigId, now: TimeMs, reason: String) {
         if !self.migs[m].phase.in_flight() {
             return;
         }
@@ -449,7 +446,7 @@ impl Simulation {
                 EventKind::Rollback,
                 Some(src),
                 Some(vm),
-                Some(m as u32),
+                Some(m),
                 reason.clone(),
             );
             self.finish_migration(m, now, Outcome::RolledBack, Some(reason));
@@ -457,7 +454,7 @@ impl Simulation {
     }
 
     /// Give back the memory and CPU an unswitched migration holds on its target.
-    pub(super) fn release_target(&mut self, m: usize) {
+    pub(super) fn release_target(&mut self, m: MigId) {
         let (dst, mem) = (self.migs[m].dst, self.vms[self.migs[m].vm].memory_mib);
         self.nodes[dst].held_mem_mib -= mem;
         self.nodes[dst].reserved_cores -= self.migs[m].demand_reserved;
@@ -466,14 +463,14 @@ impl Simulation {
 
     /// Drop the copy the source keeps after switchover (cleanup, or a failure on the
     /// target after switchover).
-    pub(super) fn release_source(&mut self, m: usize) {
+    pub(super) fn release_source(&mut self, m: MigId) {
         let (src, mem) = (self.migs[m].src, self.vms[self.migs[m].vm].memory_mib);
         self.nodes[src].held_mem_mib -= mem;
     }
 
     /// Whatever a migration in flight holds: the target's reservation before
     /// switchover, the source's copy after.
-    pub(super) fn release_holds(&mut self, m: usize) {
+    pub(super) fn release_holds(&mut self, m: MigId) {
         if self.migs[m].phase.switched() {
             self.release_source(m);
         } else {
@@ -481,7 +478,7 @@ impl Simulation {
         }
     }
 
-    pub(super) fn cancel_timers(&mut self, m: usize) {
+    pub(super) fn cancel_timers(&mut self, m: MigId) {
         let mig = &mut self.migs[m];
         let ids = [
             mig.step_timer.take(),
@@ -496,14 +493,14 @@ impl Simulation {
 
     pub(super) fn finish_migration(
         &mut self,
-        m: usize,
+        m: MigId,
         now: TimeMs,
         outcome: Outcome,
         reason: Option<String>,
     ) {
         let (vm, src, dst) = (self.migs[m].vm, self.migs[m].src, self.migs[m].dst);
         self.migs[m].phase = Phase::Ended;
-        self.active.retain(|&x| x as usize != m);
+        self.active.retain(|&x| x != m);
         self.nodes[src].migrations -= 1;
         self.nodes[dst].migrations -= 1;
         self.vms[vm].migration = None;
@@ -528,7 +525,7 @@ impl Simulation {
             EventKind::MigrationEnd,
             Some(dst),
             Some(vm),
-            Some(m as u32),
+            Some(m),
             detail,
         );
         self.reflow(now);

@@ -3,7 +3,7 @@
 use crate::sim::*;
 
 impl Simulation {
-    pub(in crate::sim) fn validation_failure(&self, m: usize) -> Option<String> {
+    pub(in crate::sim) fn validation_failure(&self, m: MigId) -> Option<String> {
         let mig = &self.migs[m];
         let (src, dst) = (&self.nodes[mig.src], &self.nodes[mig.dst]);
         if !dst.up {
@@ -22,7 +22,7 @@ impl Simulation {
     }
 
     /// The plan's TargetInsufficient rollback condition, evaluated now.
-    pub(in crate::sim) fn target_insufficient(&self, m: usize) -> Option<String> {
+    pub(in crate::sim) fn target_insufficient(&self, m: MigId) -> Option<String> {
         let mig = &self.migs[m];
         let dst = &self.nodes[mig.dst];
         for c in &mig.plan.rollback_conditions {
@@ -45,7 +45,7 @@ impl Simulation {
         None
     }
 
-    pub(in crate::sim) fn connectivity_lost(&self, m: usize) -> Option<String> {
+    pub(in crate::sim) fn connectivity_lost(&self, m: MigId) -> Option<String> {
         let mig = &self.migs[m];
         for c in &mig.plan.rollback_conditions {
             if let RollbackCondition::ConnectivityLost { min_bandwidth_mbps } = c {
@@ -66,7 +66,6 @@ impl Simulation {
     pub(in crate::sim) fn check_rollbacks(&mut self, now: TimeMs) {
         let active = self.active.clone();
         for m in active {
-            let m = m as usize;
             let phase = self.migs[m].phase;
             if !phase.in_flight() || phase.switched() {
                 continue;

@@ -29,7 +29,7 @@ impl Simulation {
     pub(in crate::sim) fn settle(&mut self, now: TimeMs) {
         let wws = self.params.writable_working_set_frac;
         for &m in &self.active {
-            let mig = &mut self.migs[m as usize];
+            let mig = &mut self.migs[m];
             let Some(t) = &mut mig.transfer else { continue };
             let dt = (now - t.last_ms) as f64 / 1000.0;
             t.left_mib = (t.left_mib - t.rate_mib_s * dt).max(0.0);
@@ -48,16 +48,16 @@ impl Simulation {
         let flows: Vec<Flow> = self
             .active
             .iter()
-            .filter(|&&m| self.migs[m as usize].transfer.is_some())
+            .filter(|&&m| self.migs[m].transfer.is_some())
             .map(|&m| {
-                let mig = &self.migs[m as usize];
+                let mig = &self.migs[m];
                 let (ra, rb) = (self.nodes[mig.src].rack, self.nodes[mig.dst].rack);
                 let link = (ra != rb)
                     .then(|| self.link_capacity_mbps(ra, rb))
                     .flatten()
                     .map(|cap| (pair_index(self.racks.len(), ra, rb), cap));
                 Flow {
-                    id: m as usize,
+                    id: m.ix(),
                     src_nic: mig.src,
                     dst_nic: mig.dst,
                     link,
@@ -71,7 +71,7 @@ impl Simulation {
             .collect();
         let rates = fair_rates(&flows, &nic_caps);
         for (f, rate_mbps) in flows.iter().zip(rates) {
-            let m = f.id;
+            let m = MigId::from_ix(f.id);
             let Some(t) = &mut self.migs[m].transfer else {
                 continue;
             };
@@ -87,15 +87,12 @@ impl Simulation {
                 } else {
                     NEVER_S.saturating_mul(1000)
                 });
-                t.timer = Some(
-                    self.q
-                        .schedule_timer(at, Ev::TransferDone { mig: m as u32 }),
-                );
+                t.timer = Some(self.q.schedule_timer(at, Ev::TransferDone { mig: m }));
             }
         }
     }
 
-    pub(in crate::sim) fn on_transfer_done(&mut self, m: usize, now: TimeMs) {
+    pub(in crate::sim) fn on_transfer_done(&mut self, m: MigId, now: TimeMs) {
         if !self.migs[m].phase.in_flight() || self.migs[m].transfer.is_none() {
             return;
         }
@@ -124,7 +121,7 @@ impl Simulation {
                     let max_pause = self.max_pause_ms(m);
                     self.migs[m].pause_check = Some(
                         self.q
-                            .schedule_timer(now + max_pause + 1, Ev::PauseCheck { mig: m as u32 }),
+                            .schedule_timer(now + max_pause + 1, Ev::PauseCheck { mig: m }),
                     );
                 } else {
                     let mig = &mut self.migs[m];
@@ -139,10 +136,8 @@ impl Simulation {
                 mig.sent_mib += mig.round_volume_mib;
                 mig.transfer = None;
                 let resume = self.policy.migration.resume_ms;
-                self.migs[m].step_event = Some(
-                    self.q
-                        .schedule(now + resume, Ev::StepDone { mig: m as u32 }),
-                );
+                self.migs[m].step_event =
+                    Some(self.q.schedule(now + resume, Ev::StepDone { mig: m }));
                 self.reflow(now);
             }
             _ => {}
