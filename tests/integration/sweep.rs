@@ -83,6 +83,154 @@ fn sweep_writes_files_and_store_and_merge_reproduces_it_from_shards() {
     }
 }
 
+/// Run `scalelab --db DB sweep SPEC --out OUT --shard K/N [extra]`.
+fn shard(
+    dir: &TempDir,
+    s: &std::path::Path,
+    out: &std::path::Path,
+    k: &str,
+) -> std::process::Output {
+    let db = dir.path(&format!("shard-{}.db", k.replace('/', "-")));
+    scalelab(&["--db", p(&db), "sweep", p(s), "--out", p(out), "--shard", k])
+}
+
+#[test]
+fn a_killed_shard_resumes_and_merge_refuses_incomplete_or_foreign_sets() {
+    let dir = TempDir::new("shards");
+    let s = spec(&dir);
+    let full = dir.path("full");
+    let o = scalelab(&[
+        "--db",
+        p(&dir.path("full.db")),
+        "sweep",
+        p(&s),
+        "--out",
+        p(&full),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let res = dir.path("res");
+    for k in ["1/3", "3/3"] {
+        let o = shard(&dir, &s, &res, k);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    // Shard 2 is "killed" after its runs are journaled: its output cannot be written
+    // (a directory stands where the temporary file goes), so it fails, keeping the
+    // journal and leaving no shard file.
+    let blocker = res.join("runs-shard-2-of-3.parquet.tmp");
+    std::fs::create_dir_all(&blocker).unwrap();
+    let o = shard(&dir, &s, &res, "2/3");
+    assert!(!o.status.success());
+    let journal = res.join("runs-shard-2-of-3.progress.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 3, "header and every run: {text}");
+    assert!(!res.join("runs-shard-2-of-3.parquet").exists());
+    // The kill came in the middle of writing the third run: two whole runs and a torn
+    // line are left.
+    let torn = format!(
+        "{}\n{}\n{}\n{}",
+        lines[0],
+        lines[1],
+        lines[2],
+        &lines[3][..lines[3].len() / 2]
+    );
+    std::fs::write(&journal, torn).unwrap();
+    std::fs::remove_dir(&blocker).unwrap();
+
+    // Merging now is refused before anything is written: shard 2 is missing.
+    let merged = dir.path("merged");
+    let shards = |ks: &[u32]| -> Vec<String> {
+        ks.iter()
+            .map(|k| p(&res.join(format!("runs-shard-{k}-of-3.parquet"))).to_string())
+            .collect()
+    };
+    let merge = |files: &[String]| {
+        let mut args = vec!["merge", p(&s)];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--out", p(&merged)]);
+        scalelab(&args)
+    };
+    let o = merge(&shards(&[1, 3]));
+    assert_one_line_error(&o, &["shard(s) 2 of 3 missing"]);
+    assert!(!merged.exists(), "a refused merge writes nothing");
+
+    // Resubmitted: it keeps the two finished runs and runs the rest.
+    let o = shard(&dir, &s, &res, "2/3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("resuming with 2 finished runs"), "{out}");
+    assert!(
+        !journal.exists(),
+        "the journal goes once the shard file is written"
+    );
+    // Submitted once more, a finished shard does nothing.
+    let o = shard(&dir, &s, &res, "2/3");
+    assert!(stdout(&o).contains("already complete"), "{}", stdout(&o));
+
+    // A duplicated shard, and a shard of another sweep, are named.
+    let o = merge(&shards(&[1, 2, 3, 2]));
+    assert_one_line_error(&o, &["runs-shard-2-of-3.parquet", "given twice"]);
+    let other = dir.write(
+        "other.toml",
+        &std::fs::read_to_string(&s)
+            .unwrap()
+            .replace("seeds = [1, 2]", "seeds = [1, 3]"),
+    );
+    let ores = dir.path("ores");
+    let o = shard(&dir, &other, &ores, "1/3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut mixed = shards(&[2, 3]);
+    mixed.push(p(&ores.join("runs-shard-1-of-3.parquet")).to_string());
+    let o = merge(&mixed);
+    assert_one_line_error(&o, &["ores", "runs-shard-1-of-3.parquet", "another sweep"]);
+    let o = merge(&[p(&full.join("runs.parquet")).to_string()]);
+    assert_one_line_error(&o, &["runs.parquet", "not a scalelab sweep shard"]);
+    assert!(!merged.exists());
+
+    // The complete set merges into exactly the unsharded result.
+    let o = merge(&shards(&[3, 1, 2]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["runs", "configs", "scenarios"] {
+        for ext in ["csv", "parquet"] {
+            let name = format!("{f}.{ext}");
+            assert_eq!(
+                std::fs::read(full.join(&name)).unwrap(),
+                std::fs::read(merged.join(&name)).unwrap(),
+                "{name} differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn plan_shards_splits_every_run_and_suggests_a_time_limit() {
+    let dir = TempDir::new("planshards");
+    let s = spec(&dir);
+    let o = scalelab(&["sweep", p(&s), "--plan-shards", "3", "--threads", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("12 runs in 3 shards"), "{out}");
+    let runs: usize = out
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(runs, 12, "{out}");
+    assert!(out.contains("sbatch --time=00:01:00"), "{out}");
+}
+
 #[test]
 fn sweep_errors_are_one_line() {
     let dir = TempDir::new("sweeperr");
@@ -90,8 +238,10 @@ fn sweep_errors_are_one_line() {
     let o = scalelab(&["sweep", p(&bad)]);
     assert_one_line_error(&o, &["bad.toml", "scenarios[0]", "matches no file"]);
     let s = spec(&dir);
-    let o = scalelab(&["sweep", p(&s), "--shard", "3/2"]);
-    assert_one_line_error(&o, &["--shard", "3/2"]);
+    for bad in ["3/2", "0/4", "5/4", "1/0", "x"] {
+        let o = scalelab(&["sweep", p(&s), "--shard", bad]);
+        assert_one_line_error(&o, &["--shard", bad]);
+    }
     let o = scalelab(&["sweep", p(&s), "--max-runs", "5"]);
     assert_one_line_error(&o, &["s.toml", "12 runs, above the limit of 5"]);
 }

@@ -34,7 +34,9 @@ pub struct Job {
     pub key: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// One finished run's metrics (also a line of a shard's progress journal).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunResult {
     pub key: String,
     pub config_id: u32,

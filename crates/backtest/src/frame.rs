@@ -313,6 +313,45 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> PolarsResult<()> {
     ParquetWriter::new(f).finish(df).map(|_| ())
 }
 
+/// Write Parquet with file-level key-value metadata, atomically: into `PATH.tmp`,
+/// synced, then renamed over `path`, so a reader (a merge on another node, a killed
+/// task resubmitted) sees the whole file or none.
+pub fn write_parquet_atomic(
+    df: &mut DataFrame,
+    path: &Path,
+    metadata: Vec<(String, String)>,
+) -> PolarsResult<()> {
+    use polars_io::parquet::write::KeyValueMetadata;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let f = std::fs::File::create(&tmp)?;
+    let written = ParquetWriter::new(&f)
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
+        .finish(df)
+        .map(|_| ())
+        .and_then(|()| f.sync_all().map_err(Into::into))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(Into::into));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// A Parquet file's key-value metadata (empty when it has none).
+pub fn read_parquet_metadata(path: &Path) -> PolarsResult<Vec<(String, Option<String>)>> {
+    use polars_io::SerReader;
+    let f = std::fs::File::open(path)?;
+    let mut r = polars_io::parquet::read::ParquetReader::new(f);
+    let meta = r.get_metadata()?;
+    Ok(meta
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .map(|kv| (kv.key.clone(), kv.value.clone()))
+        .collect())
+}
+
 /// Read a Parquet file back (shard merging and tests).
 pub fn read_parquet(path: &Path) -> PolarsResult<DataFrame> {
     use polars_io::SerReader;

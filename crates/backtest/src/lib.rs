@@ -4,7 +4,10 @@
 //! - [`spec`]: the sweep file and its expansion into configurations.
 //! - [`exec`]: running every (config, scenario, seed) on all cores, deterministically.
 //! - [`frame`]: DataFrames, aggregation, objective, ranking, Pareto front, files.
+//! - [`shard`]: sweeps split over many machines: shard identity, progress journals,
+//!   merge checks, per-shard time estimates.
 
 pub mod exec;
 pub mod frame;
+pub mod shard;
 pub mod spec;

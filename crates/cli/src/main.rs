@@ -111,9 +111,14 @@ enum Command {
         /// Skip runs already stored for this sweep.
         #[arg(long)]
         resume: bool,
-        /// Run only the K-th of N stable slices of the runs (K/N, 1-based).
+        /// Run only the K-th of N stable slices of the runs (K/N, 1-based). A shard
+        /// resumes from its progress journal in the output directory.
         #[arg(long)]
         shard: Option<String>,
+        /// Print each of N shards' runs and estimated time, and a time limit for a job
+        /// array, instead of running.
+        #[arg(long, value_name = "N")]
+        plan_shards: Option<u32>,
         /// Refuse sweeps with more runs than this.
         #[arg(long, default_value_t = scalelab_backtest::spec::DEFAULT_MAX_RUNS)]
         max_runs: usize,
@@ -309,10 +314,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             threads,
             resume,
             shard,
+            plan_shards,
             max_runs,
             baselines,
             no_resource_limits,
         } => sweep::sweep(&sweep::Options {
+            plan_shards,
             baselines,
             limits: !no_resource_limits,
             spec: &spec,

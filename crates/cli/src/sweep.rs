@@ -12,6 +12,7 @@ use polars::prelude::{
 };
 use scalelab_backtest::exec::{self, RunResult};
 use scalelab_backtest::frame;
+use scalelab_backtest::shard::{self, Journal, ShardFile, ShardId};
 use scalelab_backtest::spec::{Plan, SweepSpec};
 use scalelab_engine::PolicyConfig;
 use scalelab_store::{Store, SweepRunRow, rfc3339_utc};
@@ -24,6 +25,8 @@ pub struct Options<'a> {
     pub threads: usize,
     pub resume: bool,
     pub shard: Option<(u32, u32)>,
+    /// Print the estimated work of each of this many shards instead of running.
+    pub plan_shards: Option<u32>,
     pub max_runs: usize,
     pub db: &'a Path,
     pub baselines: bool,
@@ -98,6 +101,17 @@ fn load_plan(spec_path: &Path, max_runs: usize) -> Result<(String, Plan)> {
     Ok((text, plan))
 }
 
+fn result_to_row(plan: &Plan, r: &RunResult) -> SweepRunRow {
+    SweepRunRow {
+        run_key: r.key.clone(),
+        config_id: r.config_id,
+        scenario: r.scenario.clone(),
+        seed: r.seed,
+        config: plan.configs[r.config_id as usize].to_json(),
+        metrics: serde_json::to_value(&r.metrics).unwrap_or_default(),
+    }
+}
+
 fn row_to_result(r: &SweepRunRow) -> RunResult {
     RunResult {
         key: r.run_key.clone(),
@@ -127,6 +141,32 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
         plan.add_baselines();
     }
     let scenarios = load_scenarios(&plan)?;
+    if let Some(n) = o.plan_shards {
+        return print_shard_plan(&plan, &scenarios, n, o.threads);
+    }
+    let out = o
+        .out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", plan.spec.name)));
+    let shard_id = o.shard.map(|(k, n)| ShardId {
+        sweep: plan.spec.name.clone(),
+        spec_hash: scalelab_sim::scenario::content_hash(&text),
+        scalelab_version: env!("CARGO_PKG_VERSION").to_string(),
+        k,
+        n,
+        baselines: o.baselines,
+    });
+    if let Some(id) = &shard_id
+        && shard_complete(id, &out, &exec::jobs(&plan, &scenarios))?
+    {
+        println!(
+            "shard {}/{} is already complete in {}: nothing to do",
+            id.k,
+            id.n,
+            id.parquet_path(&out).display()
+        );
+        return Ok(());
+    }
     if o.limits {
         // Before anything is stored: a refused sweep leaves no trace in the database.
         let mut jobs = exec::jobs(&plan, &scenarios);
@@ -153,12 +193,39 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
         jobs = exec::shard(jobs, k, n);
     }
 
+    // A shard resumes from its journal beside its output, whatever the database
+    // (local to the task, so usually new) holds.
+    let journal = match &shard_id {
+        Some(id) => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("{}: cannot create", out.display()))?;
+            let (j, prior) = Journal::open(&id.journal_path(&out), id)?;
+            if !prior.is_empty() {
+                println!(
+                    "shard {}/{}: resuming with {} finished runs from {}",
+                    id.k,
+                    id.n,
+                    prior.len(),
+                    j.path().display()
+                );
+                let rows: Vec<SweepRunRow> =
+                    prior.iter().map(|r| result_to_row(&plan, r)).collect();
+                store.insert_sweep_runs(sweep_id, &rows)?;
+            }
+            Some((j, prior))
+        }
+        None => None,
+    };
     let stored: Vec<SweepRunRow> = store.sweep_runs(sweep_id)?;
-    let done: HashSet<String> = if o.resume {
+    let mut done: HashSet<String> = if o.resume {
         stored.iter().map(|r| r.run_key.clone()).collect()
     } else {
         HashSet::new()
     };
+    let journal = journal.map(|(j, prior)| {
+        done.extend(prior.into_iter().map(|r| r.key));
+        j
+    });
     let todo = jobs.iter().filter(|j| !done.contains(&j.key)).count();
     println!(
         "sweep {}: {} configs x {} scenarios -> {} runs{}, {} to do ({} threads)",
@@ -191,22 +258,23 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
             stop.store(true, Ordering::SeqCst);
         });
     }
-    let writer = Mutex::new((store, None::<anyhow::Error>));
+    let writer = Mutex::new((store, journal, None::<anyhow::Error>));
     let on_done = |r: &RunResult| {
-        let row = SweepRunRow {
-            run_key: r.key.clone(),
-            config_id: r.config_id,
-            scenario: r.scenario.clone(),
-            seed: r.seed,
-            config: plan.configs[r.config_id as usize].to_json(),
-            metrics: serde_json::to_value(&r.metrics).unwrap_or_default(),
-        };
+        let row = result_to_row(&plan, r);
         let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-        if w.1.is_none()
-            && let Err(e) = w.0.insert_sweep_runs(sweep_id, &[row])
-        {
-            w.1 = Some(e.into());
-            stop.store(true, Ordering::SeqCst);
+        let (store, journal, err) = &mut *w;
+        if err.is_none() {
+            let stored = store
+                .insert_sweep_runs(sweep_id, &[row])
+                .map_err(anyhow::Error::from)
+                .and_then(|()| match journal {
+                    Some(j) => j.append(r).map_err(anyhow::Error::from),
+                    None => Ok(()),
+                });
+            if let Err(e) = stored {
+                *err = Some(e);
+                stop.store(true, Ordering::SeqCst);
+            }
         }
         bar.inc(1);
     };
@@ -214,7 +282,7 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
     exec::execute(&plan, &scenarios, &jobs, &done, threads, &stop, &on_done)
         .map_err(|e| anyhow!(e))?;
     bar.finish_and_clear();
-    let (mut store, err) = writer.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (mut store, journal, err) = writer.into_inner().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = err {
         return Err(e.context("storing sweep results"));
     }
@@ -237,15 +305,19 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
             o.db.display()
         );
     }
-    let out = o
-        .out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", plan.spec.name)));
     std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     let mut runs = frame::runs_frame(&plan, &results)?;
-    if let Some((k, n)) = o.shard {
-        let path = out.join(format!("runs-shard-{k}-of-{n}.parquet"));
-        frame::write_parquet(&mut runs, &path).with_context(|| path.display().to_string())?;
+    if let Some(id) = &shard_id {
+        let (k, n) = (id.k, id.n);
+        let path = id.parquet_path(&out);
+        frame::write_parquet_atomic(&mut runs, &path, id.to_metadata())
+            .with_context(|| path.display().to_string())?;
+        // The shard file is the record now; the journal has done its job.
+        if let Some(j) = journal {
+            let p = j.path().to_path_buf();
+            drop(j);
+            std::fs::remove_file(&p).with_context(|| p.display().to_string())?;
+        }
         println!(
             "shard {k}/{n}: {} runs written to {}",
             results.len(),
@@ -337,6 +409,108 @@ fn configs_rows(
     Ok(out)
 }
 
+/// The run keys of a runs frame.
+fn run_keys(df: &DataFrame) -> Result<Vec<String>> {
+    let col = df
+        .column("run_key")
+        .context("no run_key column: not a runs file")?;
+    let keys = col.str().context("run_key is not text")?;
+    Ok(keys.iter().flatten().map(str::to_string).collect())
+}
+
+/// Whether `id`'s shard file is already in `out`, whole and holding its runs, so a
+/// resubmitted task that had finished does nothing.
+fn shard_complete(id: &ShardId, out: &Path, jobs: &[exec::Job]) -> Result<bool> {
+    let path = id.parquet_path(out);
+    if !path.exists() {
+        return Ok(false);
+    }
+    let cannot = || format!("{}: cannot read as Parquet", path.display());
+    let meta = frame::read_parquet_metadata(&path).with_context(cannot)?;
+    let df = frame::read_parquet(&path).with_context(cannot)?;
+    let file = ShardFile {
+        path: path.clone(),
+        id: ShardId::from_metadata(&meta),
+        run_keys: run_keys(&df).with_context(|| path.display().to_string())?,
+    };
+    match &file.id {
+        Some(Ok(theirs)) if theirs == id => {}
+        _ => bail!(
+            "{}: exists but is not shard {}/{} of this sweep; move it away or use another --out",
+            path.display(),
+            id.k,
+            id.n
+        ),
+    }
+    let mine: std::collections::BTreeSet<String> = file.run_keys.iter().cloned().collect();
+    Ok(mine == shard::shard_keys(jobs, id.k, id.n))
+}
+
+/// `--plan-shards N`: each shard's runs and estimated time, from the same estimator
+/// the resource limits use, so a user can choose N and the job array's time limit.
+fn print_shard_plan(
+    plan: &Plan,
+    scenarios: &[exec::LoadedScenario],
+    n: u32,
+    threads: usize,
+) -> Result<()> {
+    if n == 0 {
+        bail!("--plan-shards: must be at least 1");
+    }
+    let jobs = exec::jobs(plan, scenarios);
+    let est: Vec<f64> = scenarios
+        .iter()
+        .map(|s| s.scenario.estimate().seconds)
+        .collect();
+    let threads = if threads == 0 {
+        rayon_threads()
+    } else {
+        threads
+    };
+    let plans = shard::plan_shards(&jobs, n, |j| est[j.scenario]);
+    println!(
+        "sweep {}: {} runs in {n} shards, estimated at {threads} threads per task",
+        plan.spec.name,
+        jobs.len()
+    );
+    println!(
+        "{:>7} {:>7} {:>12} {:>12}",
+        "shard", "runs", "cpu time", "wall time"
+    );
+    let mut longest: f64 = 0.0;
+    for p in &plans {
+        // A shard cannot run faster than its longest run, nor use more threads than runs.
+        let t = threads.min(p.runs.max(1));
+        let wall = p.cpu_s / t as f64;
+        longest = longest.max(wall);
+        println!(
+            "{:>7} {:>7} {:>12} {:>12}",
+            format!("{}/{n}", p.k),
+            p.runs,
+            fmt_duration(p.cpu_s),
+            fmt_duration(wall)
+        );
+    }
+    // The estimate is pessimistic already; a margin covers slow nodes and start-up.
+    let limit_min = ((longest * 1.5) / 60.0).ceil().max(1.0) as u64;
+    println!(
+        "suggested time limit per task: {limit_min} min (sbatch --time={:02}:{:02}:00)",
+        limit_min / 60,
+        limit_min % 60
+    );
+    Ok(())
+}
+
+fn fmt_duration(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
 /// `scalelab merge SPEC SHARDS... [--out DIR]`: combine shard outputs into the result
 /// the unsharded sweep gives.
 pub fn merge(
@@ -346,17 +520,38 @@ pub fn merge(
     max_runs: usize,
     baselines: bool,
 ) -> Result<()> {
-    let (_, mut plan) = load_plan(spec, max_runs)?;
+    let (text, mut plan) = load_plan(spec, max_runs)?;
     if baselines {
         plan.add_baselines();
     }
-    if shards.is_empty() {
-        bail!("merge: no shard files given");
-    }
-    let mut all: Option<DataFrame> = None;
+    // Check the whole set before anything is written.
+    let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
+    let jobs = exec::jobs(&plan, &scenarios);
+    let expected = ShardId {
+        sweep: plan.spec.name.clone(),
+        spec_hash: scalelab_sim::scenario::content_hash(&text),
+        scalelab_version: env!("CARGO_PKG_VERSION").to_string(),
+        k: 0,
+        n: 0,
+        baselines,
+    };
+    let mut frames = Vec::new();
+    let mut files = Vec::new();
     for s in shards {
-        let df = frame::read_parquet(s)
-            .with_context(|| format!("{}: cannot read as Parquet", s.display()))?;
+        let cannot = || format!("{}: cannot read as Parquet", s.display());
+        let meta = frame::read_parquet_metadata(s).with_context(cannot)?;
+        let df = frame::read_parquet(s).with_context(cannot)?;
+        let run_keys = run_keys(&df).with_context(|| s.display().to_string())?;
+        files.push(ShardFile {
+            path: s.clone(),
+            id: ShardId::from_metadata(&meta),
+            run_keys,
+        });
+        frames.push(df);
+    }
+    shard::check_set(&expected, &jobs, &files)?;
+    let mut all: Option<DataFrame> = None;
+    for (s, df) in shards.iter().zip(frames) {
         all = Some(match all {
             None => df,
             Some(a) => a.vstack(&df).with_context(|| {
