@@ -24,6 +24,7 @@
 //! only whole batches. Errors name the file and say what is wrong.
 
 mod checkpoint;
+mod fs_kind;
 mod history;
 mod runs;
 mod schema;
@@ -77,6 +78,11 @@ pub enum StoreError {
     },
     #[error("{path}: no run with id {id}")]
     NoSuchRun { path: PathBuf, id: i64 },
+    #[error(
+        "{path}: on a network file system ({fs}), where SQLite's WAL mode can corrupt the \
+         database; put --db on local disk (on a cluster, node-local storage such as $TMPDIR)"
+    )]
+    NetworkFileSystem { path: PathBuf, fs: &'static str },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -107,6 +107,12 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
+        if !read_only && let Some(fs) = crate::fs_kind::network_fs_of(path) {
+            return Err(StoreError::NetworkFileSystem {
+                path: path.to_path_buf(),
+                fs,
+            });
+        }
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| StoreError::CannotOpen {
                 path: path.to_path_buf(),
