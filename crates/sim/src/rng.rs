@@ -118,6 +118,17 @@ pub fn gamma(x: f64) -> f64 {
     }
 }
 
+/// Labels of the run's random streams besides the workloads' (VM `i` has label `i + 1`,
+/// all below 2^63). Each purpose has its own stream, so that what one consumes cannot
+/// shift another: two policies in a sweep migrate differently, and so draw step
+/// failures differently, yet face the same crashes.
+pub mod stream {
+    /// The stochastic crash process: times to failure and to repair.
+    pub const CRASHES: u64 = 0;
+    /// Injected migration step failures.
+    pub const STEP_FAILURES: u64 = 1 << 63 | 1;
+}
+
 /// Mix a run seed with a label into a sub-seed (SplitMix64 finalizer), so that streams
 /// for different purposes never overlap by accident.
 pub fn derive(seed: u64, label: u64) -> u64 {

@@ -289,6 +289,69 @@ fn injected_step_failures_roll_back() {
 }
 
 #[test]
+fn injected_failures_hit_every_step_pre_copy_included() {
+    use scalelab_engine::plan::StepAction;
+    let text = one_migration("[stochastic]\nstep_failure_prob = 0.4\n");
+    let mut failed = std::collections::BTreeSet::new();
+    for seed in 1..=40 {
+        let r = run_checked(&text, Some(seed));
+        for m in &r.migrations {
+            for s in &m.steps {
+                if s.outcome == Some(StepOutcome::Failed) {
+                    failed.insert(s.action.as_str());
+                    assert!(m.rollback_reason.as_deref().unwrap().contains("(injected)"));
+                }
+            }
+        }
+    }
+    for step in StepAction::ORDER {
+        assert!(
+            failed.contains(step.as_str()),
+            "{step:?} never failed: {failed:?}"
+        );
+    }
+}
+
+#[test]
+fn step_failures_do_not_shift_the_crash_process() {
+    // Two policies migrate differently, so they draw step failures differently; the
+    // crashes they face must be the same.
+    let base = one_migration("[stochastic]\nstep_failure_prob = 0.5\n")
+        .replace(
+            "nic_mbps = 1000",
+            "nic_mbps = 1000\nmtbf_s = 1200\nmttr_s = 120",
+        )
+        .replace("duration_s = 1800", "duration_s = 14400");
+    let other = base.replace(
+        "vm_selection = \"largest_relief\"",
+        "vm_selection = \"per_vm_rule\"",
+    );
+    assert_ne!(base, other);
+    let crashes = |r: &scalelab_sim::RunRecord| {
+        r.events
+            .iter()
+            .filter(|e| e.kind == EventKind::NodeCrash && e.vm.is_none())
+            .map(|e| (e.t_ms, e.node))
+            .collect::<Vec<_>>()
+    };
+    let steps = |r: &scalelab_sim::RunRecord| -> Vec<(String, usize)> {
+        r.migrations
+            .iter()
+            .map(|m| (m.vm_id.clone(), m.steps.len()))
+            .collect()
+    };
+    let mut policies_differ = false;
+    for seed in [3, 4, 5] {
+        let a = run_checked(&base, Some(seed));
+        let b = run_checked(&other, Some(seed));
+        assert!(!crashes(&a).is_empty());
+        assert_eq!(crashes(&a), crashes(&b), "seed {seed}");
+        policies_differ |= steps(&a) != steps(&b);
+    }
+    assert!(policies_differ, "the two policies must migrate differently");
+}
+
+#[test]
 fn stochastic_crashes_follow_the_seed() {
     let text = one_migration("").replace(
         "nic_mbps = 1000",

@@ -198,7 +198,8 @@ impl Simulation {
                 ..Default::default()
             },
             metrics: RunMetrics::default(),
-            rng_fail: Pcg32::new(derive(sc.seed, 0), 7),
+            rng_crash: Pcg32::new(derive(sc.seed, stream::CRASHES), 7),
+            rng_steps: Pcg32::new(derive(sc.seed, stream::STEP_FAILURES), 7),
             last_tick_ms: 0,
             duration_ms: sc.duration_s * 1000,
             sample_ms,

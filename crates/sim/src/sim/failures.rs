@@ -10,8 +10,8 @@ impl Simulation {
         let node = &self.nodes[n];
         if let Some(mtbf) = node.mtbf_s {
             let dt = match node.dist {
-                FailureDistribution::Exponential => self.rng_fail.exponential(mtbf),
-                FailureDistribution::Weibull => self.rng_fail.weibull(node.weibull_shape, mtbf),
+                FailureDistribution::Exponential => self.rng_crash.exponential(mtbf),
+                FailureDistribution::Weibull => self.rng_crash.weibull(node.weibull_shape, mtbf),
             };
             let t = self
                 .q

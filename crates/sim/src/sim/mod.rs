@@ -71,7 +71,7 @@ use crate::record::{
     PlacementChange, RunMetrics, RunRecord, ScenarioInfo, Series, StepOutcome, StepRecord, VmInfo,
     node_state,
 };
-use crate::rng::{Pcg32, derive};
+use crate::rng::{Pcg32, derive, stream};
 use crate::scenario::{FailureDistribution, FailureSpec, Scenario, member_name};
 use crate::workload::{Workload, WorkloadSpec};
 
@@ -108,8 +108,10 @@ pub struct Simulation {
     record_ms: TimeMs,
     last_tick_ms: TimeMs,
     last_event_ms: TimeMs,
-    /// The crash process and step failures.
-    rng_fail: Pcg32,
+    /// The stochastic crash process (see [`crate::rng::stream`]).
+    rng_crash: Pcg32,
+    /// Injected step failures.
+    rng_steps: Pcg32,
 
     // -- cluster state (state.rs)
     nodes: Vec<NodeRt>,
@@ -185,7 +187,7 @@ impl Simulation {
                     if self.nodes[n].up {
                         self.crash_node(n, t, "stochastic failure (MTBF)");
                         let mttr = self.nodes[n].mttr_s;
-                        let dt = self.rng_fail.exponential(mttr);
+                        let dt = self.rng_crash.exponential(mttr);
                         self.q.schedule(
                             t.saturating_add((dt * 1000.0).round().max(1.0) as u64),
                             Ev::NodeRecover { node },

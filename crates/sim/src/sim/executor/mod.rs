@@ -261,9 +261,7 @@ impl Simulation {
         let Some(step) = self.migs[m].phase.step() else {
             return;
         };
-        if self.rng_fail.chance(self.sc.stochastic.step_failure_prob) {
-            self.end_step(m, now, StepOutcome::Failed);
-            self.abort(m, now, format!("step {} failed (injected)", step.as_str()));
+        if self.injected_failure(m, step, now) {
             return;
         }
         match step {
@@ -451,6 +449,17 @@ impl Simulation {
             );
             self.finish_migration(m, now, Outcome::RolledBack, Some(reason));
         }
+    }
+
+    /// The scenario's `step_failure_prob`, drawn as a step ends (every step, pre-copy
+    /// included): true when the step failed and the migration was stopped.
+    pub(super) fn injected_failure(&mut self, m: MigId, step: StepAction, now: TimeMs) -> bool {
+        if !self.rng_steps.chance(self.sc.stochastic.step_failure_prob) {
+            return false;
+        }
+        self.end_step(m, now, StepOutcome::Failed);
+        self.abort(m, now, format!("step {} failed (injected)", step.as_str()));
+        true
     }
 
     /// Give back the memory and CPU an unswitched migration holds on its target.

@@ -111,6 +111,9 @@ impl Simulation {
                     .stop_reason(mem, mig.rounds, mig.sent_mib, remainder, rate);
                 if stop.is_some() {
                     self.records[m].precopy_rounds = self.migs[m].rounds;
+                    if self.injected_failure(m, StepAction::MemoryPreCopy, now) {
+                        return;
+                    }
                     self.end_step(m, now, StepOutcome::Ok);
                     self.begin_step(m, StepAction::StopAndCopy, now);
                     let mig = &mut self.migs[m];
