@@ -129,7 +129,9 @@ pub struct MigrationConfig {
     pub writable_working_set_frac: f64,
     /// Time to resume the VM on the target after the last copy.
     pub resume_ms: u64,
-    /// Plans whose estimated downtime exceeds this are not proposed.
+    /// Plans whose estimated downtime exceeds this are not proposed. At most
+    /// `max_unresponsive_ms`: a plan allowed a longer pause would be rolled back as
+    /// unresponsive by its own condition.
     pub max_estimated_downtime_ms: u64,
     pub validation_timeout_s: u64,
     pub verification_timeout_s: u64,
@@ -212,7 +214,8 @@ impl Default for MigrationConfig {
             max_data_factor: 3.0,
             writable_working_set_frac: 0.9,
             resume_ms: 20,
-            max_estimated_downtime_ms: 10_000,
+            // No more than the pause after which the executor rolls back as unresponsive.
+            max_estimated_downtime_ms: 5_000,
             validation_timeout_s: 30,
             verification_timeout_s: 60,
             cleanup_timeout_s: 30,
@@ -440,6 +443,17 @@ impl MigrationConfig {
                 )
             },
         )?;
+        ensure(
+            self.max_estimated_downtime_ms <= self.max_unresponsive_ms,
+            "max_estimated_downtime_ms",
+            || {
+                format!(
+                    "{} ms allows plans to pause the VM longer than max_unresponsive_ms ({} ms), \
+                     after which they roll back as unresponsive; keep it at most that",
+                    self.max_estimated_downtime_ms, self.max_unresponsive_ms
+                )
+            },
+        )?;
         // Upper bounds keep plan arithmetic (sums of step timeouts in ms) far from
         // overflow; a week is beyond any real migration step.
         const WEEK_S: u64 = 7 * 86_400;
@@ -506,6 +520,23 @@ mod tests {
         assert_eq!(p.planner.memory_margin_mib, 2048);
         assert_eq!(p.planner.min_bandwidth_mbps, 100.0);
         p.validate().unwrap();
+    }
+
+    #[test]
+    fn a_downtime_allowance_the_rollback_would_undo_is_refused() {
+        let e = PolicyConfig::from_toml_str(
+            "[migration]\nmax_estimated_downtime_ms = 10000\nmax_unresponsive_ms = 5000\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("migration.max_estimated_downtime_ms"), "{e}");
+        assert!(e.contains("max_unresponsive_ms (5000 ms)"), "{e}");
+        let d = MigrationConfig::default();
+        assert!(d.max_estimated_downtime_ms <= d.max_unresponsive_ms);
+        PolicyConfig::from_toml_str(
+            "[migration]\nmax_estimated_downtime_ms = 8000\nmax_unresponsive_ms = 8000\n",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -213,6 +213,68 @@ fn degraded_nic_below_the_minimum_rolls_back() {
 }
 
 #[test]
+fn flows_squeezed_below_the_plans_minimum_roll_back() {
+    // Both VMs of the hot node leave at once over its 1 Gbit/s NIC: each flow gets
+    // 500 Mbit/s, below the plans' 600 minimum, although the path itself has 1000.
+    let text = one_migration("[policy.migration]\nmin_connectivity_mbps = 600\n")
+        .replace("max_migrations_per_node = 1", "max_migrations_per_node = 2")
+        .replace(
+            "vm_selection = \"largest_relief\"",
+            "vm_selection = \"per_vm_rule\"",
+        );
+    let r = run_checked(&text, None);
+    let (a, b) = (&r.migrations[0], &r.migrations[1]);
+    assert_eq!(
+        (a.started_ms, b.started_ms),
+        (0, 0),
+        "two concurrent migrations"
+    );
+    // The first is judged as soon as the flows get their rates and rolls back; the
+    // second then has the NIC to itself (1000 Mbit/s) and completes.
+    assert_eq!(a.outcome, Some(Outcome::RolledBack));
+    assert_eq!(a.ended_ms, Some(2000), "at the start of pre-copy");
+    let why = a.rollback_reason.as_deref().unwrap();
+    assert!(
+        why.contains("the migration gets 500 Mbps, below 600"),
+        "{why}"
+    );
+    assert_eq!(a.steps[1].outcome, Some(StepOutcome::Aborted));
+    assert_eq!(b.outcome, Some(Outcome::Completed));
+    // One flow alone gets the whole NIC and is not rolled back.
+    let alone = one_migration("[policy.migration]\nmin_connectivity_mbps = 600\n");
+    assert_eq!(
+        first(&run_checked(&alone, None)).outcome,
+        Some(Outcome::Completed)
+    );
+}
+
+#[test]
+fn validation_checks_the_plans_resource_requirements() {
+    // The plan needs 80 % of the target's CPU free (its 50 % plus the 30 % headroom
+    // under the 0.7 ceiling). A spike of 4 cores on every possible target right after
+    // the decision leaves 75 %: validation fails, though the target with the VM (0.75)
+    // would still be under the 0.9 rollback ceiling.
+    let spikes: String = (1..=2)
+        .map(|n| {
+            format!(
+                "[[failures]]\nkind = \"load_spike\"\nat_s = 1\nduration_s = 600\nnode = \"node-{n}\"\nextra_cores = 4\n"
+            )
+        })
+        .collect();
+    let r = run_checked(&one_migration(&spikes), None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert_eq!(m.steps.len(), 1);
+    assert_eq!(m.steps[0].outcome, Some(StepOutcome::Failed));
+    let why = m.rollback_reason.as_deref().unwrap();
+    assert!(
+        why.starts_with("validation: target")
+            && why.contains("75.0 % CPU free, the plan requires 80.0 %"),
+        "{why}"
+    );
+}
+
+#[test]
 fn vm_hang_during_migration_rolls_back_as_unresponsive() {
     let text = one_migration(
         "[[failures]]\nkind = \"vm_hang\"\nat_s = 20\nduration_s = 60\nvm = \"vm\"\n",

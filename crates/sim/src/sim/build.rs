@@ -190,6 +190,7 @@ impl Simulation {
             migs: Vec::new(),
             records: Vec::new(),
             active: Vec::new(),
+            rollback_check_pending: false,
             decisions: Vec::new(),
             events: Vec::new(),
             placements,

@@ -8,14 +8,41 @@ use super::MigId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ev {
     Tick,
-    StepDone { mig: MigId },
-    TransferDone { mig: MigId },
-    Timeout { mig: MigId, step: StepAction },
-    PauseCheck { mig: MigId },
-    HangCheck { mig: MigId },
-    FailureStart { idx: u32 },
-    FailureEnd { idx: u32 },
-    NodeRecover { node: u32 },
-    StochasticCrash { node: u32 },
-    VmRestart { vm: u32 },
+    StepDone {
+        mig: MigId,
+    },
+    TransferDone {
+        mig: MigId,
+    },
+    Timeout {
+        mig: MigId,
+        step: StepAction,
+    },
+    /// The plan's overall deadline (its Timeout rollback condition).
+    Deadline {
+        mig: MigId,
+    },
+    /// Re-evaluate every rollback condition now (something they read has changed).
+    RollbackCheck,
+    PauseCheck {
+        mig: MigId,
+    },
+    HangCheck {
+        mig: MigId,
+    },
+    FailureStart {
+        idx: u32,
+    },
+    FailureEnd {
+        idx: u32,
+    },
+    NodeRecover {
+        node: u32,
+    },
+    StochasticCrash {
+        node: u32,
+    },
+    VmRestart {
+        vm: u32,
+    },
 }

@@ -132,6 +132,8 @@ pub struct Simulation {
     records: Vec<MigrationRecord>,
     /// Migrations in flight, in start order.
     active: Vec<MigId>,
+    /// An [`Ev::RollbackCheck`] is queued.
+    rollback_check_pending: bool,
 
     // -- the journal (journal.rs)
     decisions: Vec<DecisionRecord>,
@@ -177,6 +179,11 @@ impl Simulation {
                 Ev::StepDone { mig } => self.on_step_done(mig, t),
                 Ev::TransferDone { mig } => self.on_transfer_done(mig, t),
                 Ev::Timeout { mig, step } => self.on_timeout(mig, step, t),
+                Ev::Deadline { mig } => self.on_deadline(mig, t),
+                Ev::RollbackCheck => {
+                    self.rollback_check_pending = false;
+                    self.check_rollbacks(t);
+                }
                 Ev::PauseCheck { mig } => self.on_pause_check(mig, t),
                 Ev::HangCheck { mig } => self.on_hang_check(mig, t),
                 Ev::FailureStart { idx } => self.on_failure(idx as usize, t, true),

@@ -117,6 +117,8 @@ impl Simulation {
             added += 1;
         }
         if added > 0 {
+            // Replicas landed on nodes that migrations may be heading to.
+            self.request_rollback_check(now);
             let what = format!("+{added}");
             self.group_resized(g, vm, EventKind::ScaleOut, what, now, cooldown);
         }

@@ -142,3 +142,41 @@ fn ring_stats_cover_the_window() {
         assert!((s.avg - avg).abs() < 1e-12);
     }
 }
+
+#[test]
+fn the_plans_overall_timeout_is_enforced_with_its_parameter() {
+    // A plan whose Timeout condition is 3 s, far below the sum of its step timeouts:
+    // the migration is stopped at 3 s, in pre-copy (4 GiB at 1 Gbit/s takes ~35 s).
+    let mut s = sim();
+    let mut plan = sample_plan();
+    plan.rollback_conditions[0] = RollbackCondition::Timeout { timeout_s: Some(3) };
+    assert!(plan.total_timeout_s() > 3);
+    let decision = ScalingDecision {
+        vm_id: "v-0".into(),
+        resource_type: ResourceType::Cpu,
+        action: Act::Migrate,
+        current_value: 0.25,
+        target_value: 0.25,
+        confidence: 1.0,
+        reasoning: String::new(),
+        timestamp_ms: 0,
+        target_node_id: Some("n-1".into()),
+        migration_plan: Some(plan),
+    };
+    s.start_migration(0, decision, 0);
+    let r = s.run(&mut |_, _| {});
+    let m = &r.migrations[0];
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert_eq!(m.ended_ms, Some(3000));
+    assert_eq!(
+        m.rollback_reason.as_deref(),
+        Some("migration exceeded its overall 3 s timeout")
+    );
+    assert_eq!(m.steps.last().unwrap().action, StepAction::MemoryPreCopy);
+    assert_eq!(m.steps.last().unwrap().outcome, Some(StepOutcome::TimedOut));
+    assert!(
+        r.invariant_violations.is_empty(),
+        "{:?}",
+        r.invariant_violations
+    );
+}

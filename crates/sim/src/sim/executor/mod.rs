@@ -74,6 +74,8 @@ pub(super) struct MigRt {
     pub(super) step_timer: Option<EventId>,
     pub(super) step_event: Option<EventId>,
     pub(super) pause_check: Option<EventId>,
+    /// The plan's overall deadline.
+    pub(super) deadline: Option<EventId>,
     pub(super) transfer: Option<Transfer>,
     pub(super) round_volume_mib: f64,
     pub(super) dirtied_mib: f64,
@@ -105,6 +107,7 @@ impl MigRt {
             step_timer: None,
             step_event: None,
             pause_check: None,
+            deadline: None,
             transfer: None,
             round_volume_mib: 0.0,
             dirtied_mib: 0.0,
@@ -204,10 +207,40 @@ impl Simulation {
             Some(id),
             detail,
         );
+        // The Timeout rollback condition: the whole migration's deadline.
+        if let Some(timeout_s) = self.migs[id]
+            .plan
+            .rollback_conditions
+            .iter()
+            .find_map(|c| match c {
+                RollbackCondition::Timeout { timeout_s } => {
+                    Some(timeout_s.unwrap_or(self.migs[id].plan.total_timeout_s()))
+                }
+                _ => None,
+            })
+        {
+            let at = now.saturating_add(timeout_s.saturating_mul(1000));
+            self.migs[id].deadline = Some(self.q.schedule_timer(at, Ev::Deadline { mig: id }));
+        }
         self.begin_step(id, StepAction::PreMigrationValidation, now);
         self.q.schedule(
             now + (VALIDATION_EXPECTED_S * 1000.0) as u64,
             Ev::StepDone { mig: id },
+        );
+    }
+
+    /// The plan's overall deadline passed with the migration still running.
+    pub(super) fn on_deadline(&mut self, m: MigId, now: TimeMs) {
+        if !self.migs[m].phase.in_flight() {
+            return;
+        }
+        self.migs[m].deadline = None;
+        let timeout_s = (now - self.records[m].started_ms) / 1000;
+        self.end_step(m, now, StepOutcome::TimedOut);
+        self.abort(
+            m,
+            now,
+            format!("migration exceeded its overall {timeout_s} s timeout"),
         );
     }
 
@@ -394,6 +427,8 @@ impl Simulation {
         let overhead = self.sc.sim.migration_cpu_overhead_frac * self.vms[vm].demand_cores;
         self.nodes[src].load_cores = (self.nodes[src].load_cores - used - overhead).max(0.0);
         self.nodes[dst].load_cores = (self.nodes[dst].load_cores + used - overhead).max(0.0);
+        // The target now carries the VM: migrations heading there are judged again.
+        self.request_rollback_check(now);
         self.begin_step(m, StepAction::PostMigrationVerification, now);
         self.migs[m].step_event = Some(self.q.schedule(
             now + (VERIFICATION_EXPECTED_S * 1000.0) as u64,
@@ -492,6 +527,7 @@ impl Simulation {
         let ids = [
             mig.step_timer.take(),
             mig.pause_check.take(),
+            mig.deadline.take(),
             mig.transfer.as_mut().and_then(|t| t.timer.take()),
         ];
         mig.transfer = None;
@@ -508,6 +544,9 @@ impl Simulation {
         reason: Option<String>,
     ) {
         let (vm, src, dst) = (self.migs[m].vm, self.migs[m].src, self.migs[m].dst);
+        if let Some(t) = self.migs[m].deadline.take() {
+            self.q.cancel(t);
+        }
         self.migs[m].phase = Phase::Ended;
         self.active.retain(|&x| x != m);
         self.nodes[src].migrations -= 1;

@@ -90,6 +90,8 @@ impl Simulation {
                 t.timer = Some(self.q.schedule_timer(at, Ev::TransferDone { mig: m }));
             }
         }
+        // New rates: a flow squeezed below its plan's minimum rolls back.
+        self.request_rollback_check(now);
     }
 
     pub(in crate::sim) fn on_transfer_done(&mut self, m: MigId, now: TimeMs) {
