@@ -148,6 +148,11 @@ pub struct MigrationConfig {
     pub max_unresponsive_ms: u64,
     /// Rollback: the migration bandwidth drops below this.
     pub min_connectivity_mbps: f64,
+    /// Each migration's own bandwidth cap, as QEMU's `max-bandwidth` (whose default in
+    /// current versions is 128 MiB/s = 1073.7 Mbit/s); unset = no cap. Plans are
+    /// estimated at the capped rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bandwidth_mbps: Option<f64>,
 }
 
 impl Default for PolicyConfig {
@@ -225,6 +230,7 @@ impl Default for MigrationConfig {
             rollback_target_cpu_frac: 0.9,
             max_unresponsive_ms: 5_000,
             min_connectivity_mbps: 100.0,
+            max_bandwidth_mbps: None,
         }
     }
 }
@@ -443,6 +449,22 @@ impl MigrationConfig {
                 )
             },
         )?;
+        if let Some(cap) = self.max_bandwidth_mbps {
+            ensure(cap.is_finite() && cap > 0.0, "max_bandwidth_mbps", || {
+                format!("must be a bandwidth above 0 (Mbit/s), got {cap}")
+            })?;
+            ensure(
+                cap >= self.min_connectivity_mbps,
+                "max_bandwidth_mbps",
+                || {
+                    format!(
+                        "{cap} Mbit/s is below min_connectivity_mbps ({}), so every migration \
+                         would roll back for lost connectivity",
+                        self.min_connectivity_mbps
+                    )
+                },
+            )?;
+        }
         ensure(
             self.max_estimated_downtime_ms <= self.max_unresponsive_ms,
             "max_estimated_downtime_ms",

@@ -7,6 +7,7 @@
 //! frozen at that rate and the rest keep growing. The result is the unique max-min
 //! fair allocation (Bertsekas & Gallager), so two migrations out of one NIC each get
 //! half of it, and a flow held back elsewhere leaves its unused share to the others.
+//! A flow's own rate cap (QEMU's `max-bandwidth`) is a resource only it uses.
 
 /// One transfer. Bandwidths in Mbps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +17,8 @@ pub struct Flow {
     pub dst_nic: usize,
     /// (link key, capacity) when the flow crosses racks over a limited link.
     pub link: Option<(usize, f64)>,
+    /// The migration's own bandwidth cap, if any.
+    pub cap_mbps: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,6 +26,8 @@ enum Res {
     Tx(usize),
     Rx(usize),
     Link(usize),
+    /// A flow's own cap, by its position in the slice.
+    Cap(usize),
 }
 
 /// Max-min fair rate of each flow, in the order given. `nic_caps[i]` is node i's NIC
@@ -39,13 +44,16 @@ pub fn fair_rates(flows: &[Flow], nic_caps: &[f64]) -> Vec<f64> {
             }
         }
     };
-    for f in flows {
+    for (i, f) in flows.iter().enumerate() {
         let mut u = vec![
             index_of(Res::Tx(f.src_nic), nic_caps[f.src_nic], &mut res),
             index_of(Res::Rx(f.dst_nic), nic_caps[f.dst_nic], &mut res),
         ];
         if let Some((k, cap)) = f.link {
             u.push(index_of(Res::Link(k), cap, &mut res));
+        }
+        if let Some(cap) = f.cap_mbps {
+            u.push(index_of(Res::Cap(i), cap, &mut res));
         }
         uses.push(u);
     }
@@ -90,7 +98,20 @@ mod tests {
             src_nic: s,
             dst_nic: d,
             link: None,
+            cap_mbps: None,
         }
+    }
+
+    #[test]
+    fn a_capped_flow_leaves_the_rest_to_the_others() {
+        let mut capped = flow(0, 0, 1);
+        capped.cap_mbps = Some(150.0);
+        let r = fair_rates(&[capped, flow(1, 0, 2)], &[1000.0, 1000.0, 1000.0]);
+        assert_eq!(r, [150.0, 850.0]);
+        // Above its fair share a cap changes nothing.
+        capped.cap_mbps = Some(800.0);
+        let r = fair_rates(&[capped, flow(1, 0, 2)], &[1000.0, 1000.0, 1000.0]);
+        assert_eq!(r, [500.0, 500.0]);
     }
 
     #[test]

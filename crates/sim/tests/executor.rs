@@ -249,6 +249,48 @@ fn flows_squeezed_below_the_plans_minimum_roll_back() {
 }
 
 #[test]
+fn a_bandwidth_cap_slows_the_migration_and_its_plan_says_so() {
+    let capped = one_migration("[policy.migration]\nmax_bandwidth_mbps = 600\n");
+    let r = run_checked(&capped, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::Completed));
+    // The executor moves the memory at 600 Mbit/s, as the closed form at 600 says.
+    let params = PreCopyParams::from(&MigrationConfig::default());
+    let bw = mbps_to_mib_s(600.0);
+    let n = closed_form_rounds(8192.0, 40.0, bw, &params);
+    let (_, total_s, _) = closed_form(8192.0, 40.0, bw, n, params.resume_s);
+    let moved_s = (step_ms(m, 1) + step_ms(m, 2)) as f64 / 1000.0;
+    assert!(
+        (moved_s - total_s).abs() < 0.05 * total_s,
+        "{moved_s} vs {total_s}"
+    );
+    // The plan was estimated at the capped rate: its pre-copy says 600 Mbps.
+    let plan = m.decision.migration_plan.as_ref().unwrap();
+    assert!(
+        plan.execution_steps[1]
+            .description
+            .contains("about 600 Mbps"),
+        "{plan:?}"
+    );
+    let free = first(&run_checked(&one_migration(""), None)).clone();
+    assert!(
+        step_ms(m, 1) > step_ms(&free, 1) * 3 / 2,
+        "the cap slows pre-copy"
+    );
+    // A cap of 0, or one below the connectivity minimum, is refused.
+    for (cap, why) in [("0", "above 0"), ("50", "below min_connectivity_mbps")] {
+        let text = one_migration(&format!("[policy.migration]\nmax_bandwidth_mbps = {cap}\n"));
+        let e = scalelab_sim::Scenario::from_toml_str(&text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("policy.migration.max_bandwidth_mbps") && e.contains(why),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn validation_checks_the_plans_resource_requirements() {
     // The plan needs 80 % of the target's CPU free (its 50 % plus the 30 % headroom
     // under the 0.7 ceiling). A spike of 4 cores on every possible target right after

@@ -98,6 +98,9 @@ pub fn try_place(
     // its source or target runs as many migrations as the per-node cap allows, so the
     // plan's timeouts hold under the concurrency the planner itself permits.
     target.path_bandwidth_mbps /= p.planner.max_migrations_per_node.max(1) as f64;
+    if let Some(cap) = p.migration.max_bandwidth_mbps {
+        target.path_bandwidth_mbps = target.path_bandwidth_mbps.min(cap);
+    }
     let v = &index.snapshot.vms[vm];
     let est = estimate(
         v.memory_mib as f64,

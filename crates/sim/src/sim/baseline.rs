@@ -141,6 +141,11 @@ impl Simulation {
         use scalelab_engine::planner::{PlanInputs, build_plan};
         let v = &self.vms[vm];
         let bw = self.path_capacity_mbps(src, dst);
+        let bw = self
+            .policy
+            .migration
+            .max_bandwidth_mbps
+            .map_or(bw, |cap| bw.min(cap));
         let est = scalelab_engine::precopy::estimate(
             v.memory_mib as f64,
             v.dirty_rate * v.dirty_factor,

@@ -61,6 +61,7 @@ impl Simulation {
                     src_nic: mig.src,
                     dst_nic: mig.dst,
                     link,
+                    cap_mbps: self.policy.migration.max_bandwidth_mbps,
                 }
             })
             .collect();
