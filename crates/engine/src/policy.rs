@@ -153,6 +153,13 @@ pub struct MigrationConfig {
     /// estimated at the capped rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bandwidth_mbps: Option<f64>,
+    /// QEMU's auto-converge: throttle a guest that dirties memory faster than pre-copy
+    /// sends it (see [`crate::precopy::AutoConverge`]). Off by default, as in QEMU.
+    pub auto_converge: bool,
+    /// First throttle step, percent of the guest's CPU (QEMU `cpu-throttle-initial`: 20).
+    pub auto_converge_initial_pct: f64,
+    /// Each further step (QEMU `cpu-throttle-increment`: 10).
+    pub auto_converge_increment_pct: f64,
 }
 
 impl Default for PolicyConfig {
@@ -231,6 +238,9 @@ impl Default for MigrationConfig {
             max_unresponsive_ms: 5_000,
             min_connectivity_mbps: 100.0,
             max_bandwidth_mbps: None,
+            auto_converge: false,
+            auto_converge_initial_pct: 20.0,
+            auto_converge_increment_pct: 10.0,
         }
     }
 }
@@ -449,6 +459,17 @@ impl MigrationConfig {
                 )
             },
         )?;
+        for (name, v) in [
+            ("auto_converge_initial_pct", self.auto_converge_initial_pct),
+            (
+                "auto_converge_increment_pct",
+                self.auto_converge_increment_pct,
+            ),
+        ] {
+            ensure(v.is_finite() && v > 0.0 && v <= 99.0, name, || {
+                format!("must be a throttle step above 0 and at most 99 (percent), got {v}")
+            })?;
+        }
         if let Some(cap) = self.max_bandwidth_mbps {
             ensure(cap.is_finite() && cap > 0.0, "max_bandwidth_mbps", || {
                 format!("must be a bandwidth above 0 (Mbit/s), got {cap}")

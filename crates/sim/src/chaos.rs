@@ -192,6 +192,14 @@ pub fn random_scenario(seed: u64) -> Scenario {
     policy.planner.max_migrations_cluster = 1 + r.below(8) as u32;
     policy.migrate_avg = range(r, 0.5, 0.7);
     policy.migrate_current = range(r, 0.72, 0.9);
+    // The executor's options: QEMU's bandwidth cap and auto-converge, and Xen's data
+    // limit or a looser one (auto-converge needs rounds to act).
+    let m = &mut policy.migration;
+    m.max_bandwidth_mbps = r.chance(0.3).then(|| range(r, 200.0, 5000.0));
+    m.auto_converge = r.chance(0.4);
+    m.auto_converge_initial_pct = range(r, 5.0, 50.0);
+    m.auto_converge_increment_pct = range(r, 5.0, 30.0);
+    m.max_data_factor = *pick(r, &[3.0, 10.0]);
     let baseline = r.chance(0.2).then(|| *pick(r, &Baseline::ALL));
     Scenario {
         name: format!("chaos-{seed}"),

@@ -308,6 +308,10 @@ pub struct MigrationRecord {
     pub source_before: f64,
     #[serde(default)]
     pub source_after: Option<f64>,
+    /// Auto-converge: the highest share of the guest's CPU throttled (percent; 0 when
+    /// the policy has it off or the guest never outran pre-copy).
+    #[serde(default)]
+    pub max_throttle_pct: f64,
 }
 
 impl MigrationRecord {

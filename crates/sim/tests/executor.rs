@@ -291,6 +291,49 @@ fn a_bandwidth_cap_slows_the_migration_and_its_plan_says_so() {
 }
 
 #[test]
+fn auto_converge_lets_a_guest_that_outruns_the_link_migrate_at_a_cost_in_cpu() {
+    // "vm" dirties 150 MiB/s, more than 1 Gbit/s (119 MiB/s) carries.
+    let fast = one_migration("").replace("dirty_rate_mib_s = 40", "dirty_rate_mib_s = 150");
+    let plain = run_checked(&fast, None);
+    assert!(
+        plain.migrations.iter().all(|m| m.vm_id != "vm"),
+        "without auto-converge its plan would not converge and is refused"
+    );
+    let with_ac = format!("{fast}[policy.migration]\nauto_converge = true\nmax_data_factor = 10\n");
+    let r = run_checked(&with_ac, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::Completed));
+    assert!(m.max_throttle_pct >= 20.0, "{}", m.max_throttle_pct);
+    assert!(m.max_throttle_pct <= 99.0);
+    assert!(m.downtime_ms < 1000, "converged: {} ms", m.downtime_ms);
+    let plan = m.decision.migration_plan.as_ref().unwrap();
+    assert!(
+        plan.estimated_downtime_seconds < 1.0,
+        "the plan expects convergence"
+    );
+    // The guest's lost CPU is the migration's performance degradation.
+    let calm = run_checked(&one_migration(""), None);
+    assert!(
+        r.metrics.pdm > 2.0 * calm.metrics.pdm,
+        "{} vs {}",
+        r.metrics.pdm,
+        calm.metrics.pdm
+    );
+    // A throttle step above 99 % (or of 0) is refused, naming the field.
+    for bad in [
+        "auto_converge_initial_pct = 120",
+        "auto_converge_increment_pct = 0",
+    ] {
+        let text = format!("{fast}[policy.migration]\nauto_converge = true\n{bad}\n");
+        let e = scalelab_sim::Scenario::from_toml_str(&text)
+            .unwrap_err()
+            .to_string();
+        let field = bad.split(' ').next().unwrap();
+        assert!(e.contains(&format!("policy.migration.{field}")), "{e}");
+    }
+}
+
+#[test]
 fn validation_checks_the_plans_resource_requirements() {
     // The plan needs 80 % of the target's CPU free (its 50 % plus the 30 % headroom
     // under the 0.7 ceiling). A spike of 4 cores on every possible target right after

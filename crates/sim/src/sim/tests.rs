@@ -82,6 +82,7 @@ fn a_second_outcome_is_a_violation() {
         actual_utilization: None,
         source_before: 0.8,
         source_after: None,
+        max_throttle_pct: 0.0,
     });
     let mut mig = MigRt::new(0, 0, 1, sample_plan(), 0.0);
     mig.phase = Phase::Cleanup;

@@ -78,6 +78,8 @@ pub(super) struct MigRt {
     pub(super) deadline: Option<EventId>,
     pub(super) transfer: Option<Transfer>,
     pub(super) round_volume_mib: f64,
+    /// Auto-converge's throttle of the guest (zero unless the policy turns it on).
+    pub(super) throttle: Throttle,
     pub(super) dirtied_mib: f64,
     pub(super) rounds: u32,
     pub(super) sent_mib: f64,
@@ -110,6 +112,7 @@ impl MigRt {
             deadline: None,
             transfer: None,
             round_volume_mib: 0.0,
+            throttle: Throttle::default(),
             dirtied_mib: 0.0,
             rounds: 0,
             sent_mib: 0.0,
@@ -195,6 +198,7 @@ impl Simulation {
             criteria: Vec::new(),
             actual_utilization: None,
             source_after: None,
+            max_throttle_pct: 0.0,
         });
         self.migs.push(MigRt::new(vm, src, dst, plan, demand));
         self.active.push(id);
@@ -405,6 +409,7 @@ impl Simulation {
         self.nodes[dst].vcpus_placed += vcpus;
         self.move_vm(vm, Some(dst), now);
         self.vms[vm].paused = false;
+        self.vms[vm].throttle_frac = 0.0;
         self.migs[m].window = Some(Window::until(now.saturating_add(
             (self.sc.sim.actual_window_intervals as u64).saturating_mul(self.control_ms),
         )));
@@ -472,6 +477,7 @@ impl Simulation {
                 self.records[m].downtime_ms = pause;
             }
             self.vms[vm].paused = false;
+            self.vms[vm].throttle_frac = 0.0;
             self.records[m].precopy_rounds = self.migs[m].rounds;
             self.records[m].data_sent_mib = self.migs[m].sent_mib;
             self.event(

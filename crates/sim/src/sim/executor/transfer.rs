@@ -36,8 +36,13 @@ impl Simulation {
             t.last_ms = now;
             if mig.phase == Phase::PreCopy {
                 let v = &self.vms[mig.vm];
-                mig.dirtied_mib = (mig.dirtied_mib + v.dirty_rate * v.dirty_factor * dt)
-                    .min(wws * v.memory_mib as f64);
+                let rate = mig.throttle.dirty_rate(v.dirty_rate * v.dirty_factor);
+                mig.dirtied_mib = (mig.dirtied_mib + rate * dt).min(wws * v.memory_mib as f64);
+                // PDM: the CPU auto-converge takes from the guest is lost to migration.
+                if mig.throttle.frac > 0.0 {
+                    let demand = v.demand_cores.min(v.vcpus as f64);
+                    self.pdm_lost += mig.throttle.frac * demand * dt * 1000.0;
+                }
             }
         }
     }
@@ -131,9 +136,16 @@ impl Simulation {
                     );
                 } else {
                     let mig = &mut self.migs[m];
+                    let round = mig.round_volume_mib;
+                    mig.throttle
+                        .after_round(self.params.auto_converge.as_ref(), round, remainder);
+                    let frac = mig.throttle.frac;
                     mig.round_volume_mib = remainder;
                     mig.dirtied_mib = 0.0;
                     mig.transfer = Some(Transfer::start(remainder, now));
+                    self.vms[vm].throttle_frac = frac;
+                    let r = &mut self.records[m];
+                    r.max_throttle_pct = r.max_throttle_pct.max(frac * 100.0);
                 }
                 self.reflow(now);
             }
