@@ -119,6 +119,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
             vcpus: *pick(r, &[1, 2, 4, 8]),
             memory_mib: *pick(r, &[1024, 2048, 4096]),
             dirty_rate_mib_s: range(r, 0.0, 80.0),
+            dirty_rate_follows_cpu: r.chance(0.3),
             resident_memory_frac: 1.0,
             service_group: r.chance(0.3).then(|| format!("svc{g}")),
             anti_affinity_group: r.chance(0.2).then(|| format!("aa{g}")),

@@ -334,6 +334,40 @@ fn auto_converge_lets_a_guest_that_outruns_the_link_migrate_at_a_cost_in_cpu() {
 }
 
 #[test]
+fn a_dirty_rate_that_follows_the_cpu_is_what_the_executor_and_the_plan_use() {
+    // "vm" now has 16 vCPUs at half load: the same 8 cores of demand, so the same
+    // decision, but half its CPU in use, so it dirties 20 of its 40 MiB/s.
+    let half = one_migration("").replace(
+        "vcpus = 8\nmemory_mib = 8192\ndirty_rate_mib_s = 40\nnodes = [\"node-0\"]\nworkload = { kind = \"constant\", level = 1.0 }",
+        "vcpus = 16\nmemory_mib = 8192\ndirty_rate_mib_s = 40\nnodes = [\"node-0\"]\nworkload = { kind = \"constant\", level = 0.5 }",
+    );
+    assert_ne!(half, one_migration(""));
+    let follows = half.replace(
+        "dirty_rate_mib_s = 40",
+        "dirty_rate_mib_s = 40\ndirty_rate_follows_cpu = true",
+    );
+    let (c, f) = (run_checked(&half, None), run_checked(&follows, None));
+    let (c, f) = (first(&c), first(&f));
+    assert_eq!(f.outcome, Some(Outcome::Completed));
+    let params = PreCopyParams::from(&MigrationConfig::default());
+    let bw = mbps_to_mib_s(1000.0);
+    for (m, dirty) in [(c, 40.0), (f, 20.0)] {
+        let n = closed_form_rounds(8192.0, dirty, bw, &params);
+        let (sent, _, _) = closed_form(8192.0, dirty, bw, n, params.resume_s);
+        assert_eq!(m.precopy_rounds, n, "dirty {dirty}");
+        assert!(
+            (m.data_sent_mib - sent).abs() < 0.01 * sent,
+            "dirty {dirty}"
+        );
+        // The plan was estimated at the same rate.
+        let est = estimate(8192.0, dirty, bw, &params);
+        let plan = m.decision.migration_plan.as_ref().unwrap();
+        assert!((plan.estimated_downtime_seconds - est.downtime_s).abs() < 1e-3);
+    }
+    assert!(f.data_sent_mib < c.data_sent_mib);
+}
+
+#[test]
 fn validation_checks_the_plans_resource_requirements() {
     // The plan needs 80 % of the target's CPU free (its 50 % plus the 30 % headroom
     // under the 0.7 ceiling). A spike of 4 cores on every possible target right after

@@ -204,6 +204,10 @@ pub struct VmGroup {
     pub memory_mib: u64,
     #[serde(default)]
     pub dirty_rate_mib_s: f64,
+    /// SimGrid's model instead of a constant: the VM dirties memory in proportion to
+    /// its CPU activity, `dirty_rate_mib_s` being the rate at full use of its vCPUs.
+    #[serde(default)]
+    pub dirty_rate_follows_cpu: bool,
     /// Declared memory model: the fraction of `memory_mib` the VM has touched, which
     /// is what the first pre-copy round sends. A trace with a memory series overrides
     /// it sample by sample.

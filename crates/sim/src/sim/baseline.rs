@@ -148,7 +148,7 @@ impl Simulation {
             .map_or(bw, |cap| bw.min(cap));
         let est = scalelab_engine::precopy::estimate(
             v.memory_mib as f64,
-            v.dirty_rate * v.dirty_factor,
+            v.dirty_rate_mib_s(),
             mbps_to_mib_s(bw),
             &self.params,
         );

@@ -159,6 +159,7 @@ impl Simulation {
                         memory_mib,
                         resident_frac: g.resident_memory_frac,
                         dirty_rate: g.dirty_rate_mib_s,
+                        dirty_follows_cpu: g.dirty_rate_follows_cpu,
                         group,
                         anti_affinity: g.anti_affinity_group.clone(),
                     },

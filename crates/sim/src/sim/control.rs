@@ -170,7 +170,7 @@ impl Simulation {
                     vcpus: v.vcpus,
                     memory_mib: v.memory_mib,
                     cpu_demand_cores: v.demand_cores.min(v.vcpus as f64),
-                    dirty_rate_mib_s: v.dirty_rate * v.dirty_factor,
+                    dirty_rate_mib_s: v.dirty_rate_mib_s(),
                     anti_affinity_group: v.anti_affinity.clone(),
                     service_group: v.group.map(|g| self.groups[g].name.clone()),
                 }

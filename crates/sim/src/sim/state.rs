@@ -68,6 +68,7 @@ pub(super) struct VmRt {
     pub(super) resident_frac: f64,
     pub(super) dirty_rate: f64,
     pub(super) dirty_factor: f64,
+    pub(super) dirty_follows_cpu: bool,
     pub(super) group: Option<usize>,
     pub(super) anti_affinity: Option<String>,
     pub(super) node: Option<usize>,
@@ -102,6 +103,7 @@ pub(super) struct VmShape {
     pub(super) memory_mib: u64,
     pub(super) resident_frac: f64,
     pub(super) dirty_rate: f64,
+    pub(super) dirty_follows_cpu: bool,
     pub(super) group: Option<usize>,
     pub(super) anti_affinity: Option<String>,
 }
@@ -117,6 +119,7 @@ impl VmRt {
             resident_frac: s.resident_frac,
             dirty_rate: s.dirty_rate,
             dirty_factor: 1.0,
+            dirty_follows_cpu: s.dirty_follows_cpu,
             group: s.group,
             anti_affinity: s.anti_affinity,
             node: None,
@@ -145,6 +148,7 @@ impl VmRt {
             memory_mib: self.memory_mib,
             resident_frac: self.resident_frac,
             dirty_rate: self.dirty_rate,
+            dirty_follows_cpu: self.dirty_follows_cpu,
             group: self.group,
             anti_affinity: self.anti_affinity.clone(),
         }
@@ -152,6 +156,17 @@ impl VmRt {
 
     pub(super) fn alive(&self) -> bool {
         matches!(self.status, VmStatus::Running | VmStatus::Down)
+    }
+
+    /// How fast the VM dirties memory now: its rate (times an injected spike), in
+    /// proportion to its CPU activity when it follows it.
+    pub(super) fn dirty_rate_mib_s(&self) -> f64 {
+        let rate = self.dirty_rate * self.dirty_factor;
+        if self.dirty_follows_cpu {
+            rate * (self.demand_cores / self.vcpus as f64).clamp(0.0, 1.0)
+        } else {
+            rate
+        }
     }
 
     pub(super) fn used_cores(&self) -> f64 {

@@ -36,7 +36,7 @@ impl Simulation {
             t.last_ms = now;
             if mig.phase == Phase::PreCopy {
                 let v = &self.vms[mig.vm];
-                let rate = mig.throttle.dirty_rate(v.dirty_rate * v.dirty_factor);
+                let rate = mig.throttle.dirty_rate(v.dirty_rate_mib_s());
                 mig.dirtied_mib = (mig.dirtied_mib + rate * dt).min(wws * v.memory_mib as f64);
                 // PDM: the CPU auto-converge takes from the guest is lost to migration.
                 if mig.throttle.frac > 0.0 {
