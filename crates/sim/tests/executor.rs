@@ -368,6 +368,48 @@ fn a_dirty_rate_that_follows_the_cpu_is_what_the_executor_and_the_plan_use() {
 }
 
 #[test]
+fn a_switchover_between_samples_moves_the_load_it_had_and_no_phantom_overhead() {
+    // Two VMs of 3.5 cores make node-0 hot (0.875); one leaves at t = 0 and its 1 GiB
+    // moves over 10 Gbit/s in about a second, so the whole migration ends between the
+    // samples at 0 and 60 s and no sample ever adds its CPU overhead. With a linear
+    // power curve from 0 W, power is 100 W x the cluster's total load / 8 cores
+    // whatever the placement: 7 cores at every instant, 87.5 W, over the whole run.
+    let text = r#"
+name = "between"
+seed = 1
+duration_s = 600
+control_interval_s = 300
+sample_interval_s = 60
+[sim]
+migration_cpu_overhead_frac = 0.1
+[policy.planner]
+vm_selection = "largest_relief"
+[[nodes]]
+name = "n"
+count = 2
+cores = 8
+memory_mib = 65536
+nic_mbps = 10000
+power = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+[[vms]]
+name = "v"
+count = 2
+vcpus = 4
+memory_mib = 1024
+dirty_rate_mib_s = 1
+nodes = ["n-0"]
+workload = { kind = "constant", level = 0.875 }
+"#;
+    let r = run_checked(text, None);
+    let m = &r.migrations[0];
+    assert_eq!(m.outcome, Some(Outcome::Completed));
+    assert!(m.ended_ms.unwrap() < 60_000, "ends before the next sample");
+    let want_kwh = 87.5 * 600.0 / 3.6e6;
+    let got = r.metrics.energy_kwh.unwrap();
+    assert!((got - want_kwh).abs() < 1e-12, "{got} kWh, want {want_kwh}");
+}
+
+#[test]
 fn validation_checks_the_plans_resource_requirements() {
     // The plan needs 80 % of the target's CPU free (its 50 % plus the 30 % headroom
     // under the 0.7 ceiling). A spike of 4 cores on every possible target right after

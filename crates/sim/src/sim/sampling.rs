@@ -94,12 +94,19 @@ impl Simulation {
     }
 
     /// Source and target of every migration moving memory carry its CPU overhead.
+    /// Also notes, per migration, what this sample put on the nodes for it (the VM's
+    /// own cores and the overhead), so a switchover before the next sample moves
+    /// exactly that.
     pub(super) fn add_migration_overheads(&mut self) {
         let overhead = self.sc.sim.migration_cpu_overhead_frac;
         for &m in &self.active {
-            let mig = &self.migs[m];
+            let mig = &mut self.migs[m];
+            let v = &self.vms[mig.vm];
+            mig.sampled_vm_cores = v.used_cores();
+            mig.sampled_overhead_cores = 0.0;
             if mig.phase.moves_memory() {
-                let extra = overhead * self.vms[mig.vm].demand_cores;
+                let extra = overhead * v.demand_cores;
+                mig.sampled_overhead_cores = extra;
                 self.nodes[mig.src].load_cores += extra;
                 self.nodes[mig.dst].load_cores += extra;
             }

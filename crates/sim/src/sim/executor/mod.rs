@@ -86,6 +86,10 @@ pub(super) struct MigRt {
     pub(super) pause_start_ms: Option<TimeMs>,
     /// CPU reserved on the target until switchover (the VM's demand at the start).
     pub(super) demand_reserved: f64,
+    /// What the last sample put on the nodes for this migration: the VM's cores on
+    /// the source, and the overhead on each end (0 when memory was not moving then).
+    pub(super) sampled_vm_cores: f64,
+    pub(super) sampled_overhead_cores: f64,
     /// The expected-vs-actual window, open from switchover until it closes (which may
     /// be after the migration ended).
     pub(super) window: Option<Window>,
@@ -118,6 +122,8 @@ impl MigRt {
             sent_mib: 0.0,
             pause_start_ms: None,
             demand_reserved: demand_cores,
+            sampled_vm_cores: demand_cores,
+            sampled_overhead_cores: 0.0,
             window: None,
         }
     }
@@ -427,10 +433,17 @@ impl Simulation {
             Some(m),
             format!("paused {pause} ms"),
         );
-        // The VM's load (and the migration's overhead on both ends) moves with it.
+        // The VM's load moves with it, and the overhead ends: the source loses what the
+        // last sample put there for the migration (nothing for a VM that was paused
+        // then, no overhead for memory that was not moving then), the target gains the
+        // VM as it runs now.
         let used = self.vms[vm].used_cores();
-        let overhead = self.sc.sim.migration_cpu_overhead_frac * self.vms[vm].demand_cores;
-        self.nodes[src].load_cores = (self.nodes[src].load_cores - used - overhead).max(0.0);
+        let (had, overhead) = (
+            self.migs[m].sampled_vm_cores,
+            self.migs[m].sampled_overhead_cores,
+        );
+        self.migs[m].sampled_overhead_cores = 0.0;
+        self.nodes[src].load_cores = (self.nodes[src].load_cores - had - overhead).max(0.0);
         self.nodes[dst].load_cores = (self.nodes[dst].load_cores + used - overhead).max(0.0);
         // The target now carries the VM: migrations heading there are judged again.
         self.request_rollback_check(now);
