@@ -13,14 +13,14 @@
 //! |---|---|
 //! | `events.rs` | the event enum: everything the queue can deliver |
 //! | `state.rs` | cluster state: nodes, VMs, groups, racks and links; placement, paths, where a new VM goes |
-//! | `ids.rs` | typed migration ids ([`MigId`]) indexing the executor's vectors |
+//! | `ids.rs` | typed migration ids (`MigId`) indexing the executor's vectors |
 //! | `ring.rs` | the fixed window of recent samples each node and VM keeps |
 //! | `build.rs` | building the cluster from a scenario (placement at time 0) |
 //! | `sampling.rs` | sampling workloads every tick, and accounting the interval that ended |
 //! | `control.rs` | the engine's control round (triage, planner round, scaling rule) |
 //! | `baseline.rs` | the control round of a reference policy instead of the engine |
 //! | `scaling.rs` | carrying out scale up / down / out / in |
-//! | `executor/` | the migration state machine (a [`Phase`] per migration), the memory / CPU it holds on its nodes (hold, switch, release), transfers, rollback conditions and validation, expected vs actual |
+//! | `executor/` | the migration state machine (a `Phase` per migration), the memory / CPU it holds on its nodes (hold, switch, release), transfers, rollback conditions and validation, expected vs actual |
 //! | `failures.rs` | injected and stochastic failures, crashes, recoveries, restarts |
 //! | `journal.rs` | what the run writes down: decisions, events, placements, series, violations |
 //! | `invariants.rs` | the invariant checker run after every event |
