@@ -413,6 +413,12 @@ workload = { kind = "constant", level = 0.5 }
         let e = err("[[failures]]\nkind = \"meteor\"\nat_s = 10\n");
         assert_eq!(e.path, "failures[0].kind");
         assert!(e.line.is_some());
+        // A spike too large for utilization to stay finite (found by the property test
+        // at 1,500 cases: 2.7e131 extra cores overflowed the record's f32 series).
+        let e = err(
+            "[[failures]]\nkind = \"load_spike\"\nat_s = 1\nduration_s = 5\nnode = \"n-0\"\nextra_cores = 2.7e131\n",
+        );
+        assert_eq!(e.path, "failures[0].extra_cores");
         let e = err("[policy]\nmigrate_avg = 2.0\n");
         assert_eq!(e.path, "policy.migrate_avg");
         let e = Scenario::from_toml_str(&MINIMAL.replace(

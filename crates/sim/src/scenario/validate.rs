@@ -236,7 +236,9 @@ impl Scenario {
             } => {
                 check_positive("duration_s", *duration_s)?;
                 node(n)?;
-                check_non_negative("extra_cores", *extra_cores)?;
+                // As node cores: utilization (load / cores) must stay finite, also in the
+                // record's single-precision series.
+                check_range("extra_cores", *extra_cores, 0.0, 1e6)?;
             }
             FailureSpec::VmHang {
                 duration_s, vm: v, ..
