@@ -91,11 +91,16 @@ pub fn jobs(plan: &Plan, scenarios: &[LoadedScenario]) -> Vec<Job> {
     out
 }
 
-/// Shard `k` of `n` (1-based): a stable slice of the jobs by key, so every shard gets
-/// a fair share and the union of all shards is the whole sweep.
+/// The shard (1-based, of `n`) a run key belongs to: stable, by the key's hash, so
+/// every shard gets a fair share and the union of all shards is the whole sweep.
+pub fn shard_of(key: &str, n: u32) -> u32 {
+    (fnv(key) % n as u64) as u32 + 1
+}
+
+/// Shard `k` of `n` (1-based): the jobs whose keys [`shard_of`] puts there.
 pub fn shard(jobs: Vec<Job>, k: u32, n: u32) -> Vec<Job> {
     jobs.into_iter()
-        .filter(|j| (fnv(&j.key) % n as u64) as u32 == k - 1)
+        .filter(|j| shard_of(&j.key, n) == k)
         .collect()
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{Job, RunResult};
+use crate::exec::{Job, RunResult, shard_of};
 
 /// The Parquet metadata key holding a shard's [`ShardId`] as JSON.
 pub const METADATA_KEY: &str = "scalelab.sweep_shard";
@@ -41,6 +41,19 @@ pub struct ShardId {
 }
 
 impl ShardId {
+    /// Shard `k` of `n` of the sweep named `sweep` whose file hashes to `spec_hash`,
+    /// run by this scalelab.
+    pub fn for_spec(sweep: &str, spec_hash: &str, k: u32, n: u32, baselines: bool) -> Self {
+        Self {
+            sweep: sweep.to_string(),
+            spec_hash: spec_hash.to_string(),
+            scalelab_version: env!("CARGO_PKG_VERSION").to_string(),
+            k,
+            n,
+            baselines,
+        }
+    }
+
     /// `runs-shard-K-of-N`, the stem of the shard's files.
     pub fn stem(&self) -> String {
         format!("runs-shard-{}-of-{}", self.k, self.n)
@@ -235,9 +248,9 @@ pub struct ShardFile {
 
 /// The keys of shard `k` of `n`, as [`crate::exec::shard`] assigns them.
 pub fn shard_keys(jobs: &[Job], k: u32, n: u32) -> BTreeSet<String> {
-    crate::exec::shard(jobs.to_vec(), k, n)
-        .into_iter()
-        .map(|j| j.key)
+    jobs.iter()
+        .filter(|j| shard_of(&j.key, n) == k)
+        .map(|j| j.key.clone())
         .collect()
 }
 
@@ -320,16 +333,19 @@ pub struct ShardPlan {
 
 /// The work of each of `n` shards; `seconds(job)` is the estimate of one run.
 pub fn plan_shards(jobs: &[Job], n: u32, seconds: impl Fn(&Job) -> f64) -> Vec<ShardPlan> {
-    (1..=n)
-        .map(|k| {
-            let mine = crate::exec::shard(jobs.to_vec(), k, n);
-            ShardPlan {
-                k,
-                runs: mine.len(),
-                cpu_s: mine.iter().map(&seconds).sum(),
-            }
+    let mut plans: Vec<ShardPlan> = (1..=n)
+        .map(|k| ShardPlan {
+            k,
+            runs: 0,
+            cpu_s: 0.0,
         })
-        .collect()
+        .collect();
+    for j in jobs {
+        let p = &mut plans[shard_of(&j.key, n) as usize - 1];
+        p.runs += 1;
+        p.cpu_s += seconds(j);
+    }
+    plans
 }
 
 #[cfg(test)]

@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use polars::prelude::{
-    AnyValue, DataFrame, IntoLazy, SortMultipleOptions, UniqueKeepStrategy, cols,
-};
+use polars::prelude::{AnyValue, DataFrame, IntoLazy, SortMultipleOptions};
 use scalelab_backtest::exec::{self, RunResult};
 use scalelab_backtest::frame;
 use scalelab_backtest::shard::{self, Journal, ShardFile, ShardId};
@@ -148,16 +146,17 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
         .out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", plan.spec.name)));
-    let shard_id = o.shard.map(|(k, n)| ShardId {
-        sweep: plan.spec.name.clone(),
-        spec_hash: scalelab_sim::scenario::content_hash(&text),
-        scalelab_version: env!("CARGO_PKG_VERSION").to_string(),
-        k,
-        n,
-        baselines: o.baselines,
-    });
+    let spec_hash = scalelab_sim::scenario::content_hash(&text);
+    let shard_id = o
+        .shard
+        .map(|(k, n)| ShardId::for_spec(&plan.spec.name, &spec_hash, k, n, o.baselines));
+    // The runs this invocation covers: the whole sweep, or this shard's slice.
+    let mut jobs = exec::jobs(&plan, &scenarios);
+    if let Some((k, n)) = o.shard {
+        jobs = exec::shard(jobs, k, n);
+    }
     if let Some(id) = &shard_id
-        && shard_complete(id, &out, &exec::jobs(&plan, &scenarios))?
+        && shard_complete(id, &out, &jobs)?
     {
         println!(
             "shard {}/{} is already complete in {}: nothing to do",
@@ -169,10 +168,6 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
     }
     if o.limits {
         // Before anything is stored: a refused sweep leaves no trace in the database.
-        let mut jobs = exec::jobs(&plan, &scenarios);
-        if let Some((k, n)) = o.shard {
-            jobs = exec::shard(jobs, k, n);
-        }
         let t = if o.threads == 0 {
             rayon_threads()
         } else {
@@ -181,20 +176,16 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
         check_resources(&scenarios, &jobs, t)?;
     }
     let mut store = Store::open(o.db)?;
-    let spec_hash = scalelab_sim::scenario::content_hash(&text);
     let (sweep_id, _) = store.sweep(
         &plan.spec.name,
         &text,
         &spec_hash,
         &rfc3339_utc(now_unix_ms()),
     )?;
-    let mut jobs = exec::jobs(&plan, &scenarios);
-    if let Some((k, n)) = o.shard {
-        jobs = exec::shard(jobs, k, n);
-    }
 
     // A shard resumes from its journal beside its output, whatever the database
-    // (local to the task, so usually new) holds.
+    // (local to the task, so usually new) holds; --resume also skips what is stored.
+    let mut done: HashSet<String> = HashSet::new();
     let journal = match &shard_id {
         Some(id) => {
             std::fs::create_dir_all(&out)
@@ -212,20 +203,14 @@ pub fn sweep(o: &Options<'_>) -> Result<()> {
                     prior.iter().map(|r| result_to_row(&plan, r)).collect();
                 store.insert_sweep_runs(sweep_id, &rows)?;
             }
-            Some((j, prior))
+            done.extend(prior.into_iter().map(|r| r.key));
+            Some(j)
         }
         None => None,
     };
-    let stored: Vec<SweepRunRow> = store.sweep_runs(sweep_id)?;
-    let mut done: HashSet<String> = if o.resume {
-        stored.iter().map(|r| r.run_key.clone()).collect()
-    } else {
-        HashSet::new()
-    };
-    let journal = journal.map(|(j, prior)| {
-        done.extend(prior.into_iter().map(|r| r.key));
-        j
-    });
+    if o.resume {
+        done.extend(store.sweep_runs(sweep_id)?.into_iter().map(|r| r.run_key));
+    }
     let todo = jobs.iter().filter(|j| !done.contains(&j.key)).count();
     println!(
         "sweep {}: {} configs x {} scenarios -> {} runs{}, {} to do ({} threads)",
@@ -418,21 +403,28 @@ fn run_keys(df: &DataFrame) -> Result<Vec<String>> {
     Ok(keys.iter().flatten().map(str::to_string).collect())
 }
 
-/// Whether `id`'s shard file is already in `out`, whole and holding its runs, so a
-/// resubmitted task that had finished does nothing.
+/// A shard file as `merge` and a resubmitted shard read it: its metadata, its run
+/// keys and its rows.
+fn read_shard(path: &Path) -> Result<(ShardFile, DataFrame)> {
+    let cannot = || format!("{}: cannot read as Parquet", path.display());
+    let meta = frame::read_parquet_metadata(path).with_context(cannot)?;
+    let df = frame::read_parquet(path).with_context(cannot)?;
+    let file = ShardFile {
+        path: path.to_path_buf(),
+        id: ShardId::from_metadata(&meta),
+        run_keys: run_keys(&df).with_context(|| path.display().to_string())?,
+    };
+    Ok((file, df))
+}
+
+/// Whether `id`'s shard file is already in `out`, whole and holding exactly `jobs`
+/// (the shard's runs), so a resubmitted task that had finished does nothing.
 fn shard_complete(id: &ShardId, out: &Path, jobs: &[exec::Job]) -> Result<bool> {
     let path = id.parquet_path(out);
     if !path.exists() {
         return Ok(false);
     }
-    let cannot = || format!("{}: cannot read as Parquet", path.display());
-    let meta = frame::read_parquet_metadata(&path).with_context(cannot)?;
-    let df = frame::read_parquet(&path).with_context(cannot)?;
-    let file = ShardFile {
-        path: path.clone(),
-        id: ShardId::from_metadata(&meta),
-        run_keys: run_keys(&df).with_context(|| path.display().to_string())?,
-    };
+    let (file, _) = read_shard(&path)?;
     match &file.id {
         Some(Ok(theirs)) if theirs == id => {}
         _ => bail!(
@@ -442,8 +434,9 @@ fn shard_complete(id: &ShardId, out: &Path, jobs: &[exec::Job]) -> Result<bool> 
             id.n
         ),
     }
-    let mine: std::collections::BTreeSet<String> = file.run_keys.iter().cloned().collect();
-    Ok(mine == shard::shard_keys(jobs, id.k, id.n))
+    let have: HashSet<&str> = file.run_keys.iter().map(String::as_str).collect();
+    let want: HashSet<&str> = jobs.iter().map(|j| j.key.as_str()).collect();
+    Ok(have.len() == file.run_keys.len() && have == want)
 }
 
 /// `--plan-shards N`: each shard's runs and estimated time, from the same estimator
@@ -527,26 +520,13 @@ pub fn merge(
     // Check the whole set before anything is written.
     let scenarios = exec::load(&plan.scenarios).map_err(|e| anyhow!(e))?;
     let jobs = exec::jobs(&plan, &scenarios);
-    let expected = ShardId {
-        sweep: plan.spec.name.clone(),
-        spec_hash: scalelab_sim::scenario::content_hash(&text),
-        scalelab_version: env!("CARGO_PKG_VERSION").to_string(),
-        k: 0,
-        n: 0,
-        baselines,
-    };
+    let spec_hash = scalelab_sim::scenario::content_hash(&text);
+    let expected = ShardId::for_spec(&plan.spec.name, &spec_hash, 0, 0, baselines);
     let mut frames = Vec::new();
     let mut files = Vec::new();
     for s in shards {
-        let cannot = || format!("{}: cannot read as Parquet", s.display());
-        let meta = frame::read_parquet_metadata(s).with_context(cannot)?;
-        let df = frame::read_parquet(s).with_context(cannot)?;
-        let run_keys = run_keys(&df).with_context(|| s.display().to_string())?;
-        files.push(ShardFile {
-            path: s.clone(),
-            id: ShardId::from_metadata(&meta),
-            run_keys,
-        });
+        let (file, df) = read_shard(s)?;
+        files.push(file);
         frames.push(df);
     }
     shard::check_set(&expected, &jobs, &files)?;
@@ -559,10 +539,10 @@ pub fn merge(
             })?,
         });
     }
+    // The set was checked: the shards are disjoint and together hold every run once.
     let runs = all
         .unwrap_or_default()
         .lazy()
-        .unique_stable(Some(cols(["run_key"])), UniqueKeepStrategy::First)
         .sort(
             ["config_id", "scenario", "seed"],
             SortMultipleOptions::default(),
