@@ -11,7 +11,7 @@ use crate::rules::{
     ForecastSummary, MigrationCheck, ScaleOutcome, UtilStats, explain_migration_check,
     explain_scaling, migration_check, scaling_rule,
 };
-use crate::triage::{Triage, VmView, host_check, triage};
+use crate::triage::{Triage, VmView, host_check, is_candidate, triage};
 
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
 pub type DecisionTuple = (
@@ -277,27 +277,11 @@ impl Engine {
                 })
             })
             .collect();
-        let view = |r: &ResourceObservation, replicas: Option<u32>| VmView {
-            stats: r.stats,
-            forecast: r.forecast.as_ref().map(ForecastSummary::from),
-            replicas,
-            cooling_down: false,
-        };
-        let cpu_check =
-            |r: &ResourceObservation, check: &Option<(ResourceObservation, MigrationCheck)>| {
-                match check {
-                    Some((_, c)) if r.resource_type == ResourceType::Cpu => Some(*c),
-                    _ => None,
-                }
-            };
         // A VM is a candidate when its host is hot, whatever its own resources say.
         let candidates: Vec<usize> = checks
             .iter()
             .zip(&vm_idx)
-            .filter_map(|(check, ix)| match check {
-                Some((h, c)) if triage(p, Some(*c), &view(h, None)) == Triage::Candidate => *ix,
-                _ => None,
-            })
+            .filter_map(|(check, ix)| ix.filter(|_| is_candidate(check.as_ref().map(|(_, c)| *c))))
             .collect();
         let mut outcomes: std::collections::HashMap<usize, Result<PlannedMigration, Rejection>> =
             match index.as_mut() {
@@ -305,112 +289,87 @@ impl Engine {
                 None => Default::default(),
             };
         // Pass 2: one decision per VM and resource.
-        let replicas_of = |ix: &Option<usize>| {
-            ix.and_then(|i| index.as_ref().and_then(|x| x.service_group_size(i)))
-        };
         let mut decisions = Vec::with_capacity(vms.len() * 2);
         for ((o, check), ix) in vms.iter().zip(&checks).zip(&vm_idx) {
-            let replicas = replicas_of(ix);
+            let replicas = ix.and_then(|i| index.as_ref().and_then(|x| x.service_group_size(i)));
             for r in &o.resources {
-                let mut confidence = self.confidence(r.forecast.as_ref());
-                let mut current = r.stats.current;
-                let c = cpu_check(r, check);
-                let tuple = match triage(p, c, &view(r, replicas)) {
-                    Triage::Candidate => {
-                        let host = check.as_ref().map(|(h, _)| h);
-                        let note = match (ix, index.as_ref(), host) {
-                            (_, None, _) => {
-                                "no cluster snapshot to choose a target from".to_string()
-                            }
-                            (None, Some(_), _) => "VM is not in the cluster snapshot".to_string(),
-                            (Some(i), Some(x), Some(host)) => match outcomes.remove(i) {
-                                Some(Ok(m)) => {
-                                    confidence = self.confidence(host.forecast.as_ref());
-                                    current = host.stats.current;
-                                    let t = self.migrate_tuple(
-                                        x,
-                                        &m,
-                                        host.stats,
-                                        host.forecast.as_ref(),
-                                    );
-                                    push(
-                                        &mut decisions,
-                                        o,
-                                        r,
-                                        t,
-                                        current,
-                                        confidence,
-                                        timestamp_ms,
-                                    );
-                                    continue;
-                                }
-                                Some(Err(rej)) => rej.describe(x, p),
-                                None => "the planner did not consider it".to_string(),
-                            },
-                            (Some(_), Some(_), None) => {
-                                "the planner did not consider it".to_string()
-                            }
-                        };
-                        self.scaling_tuple(
-                            r.resource_type,
-                            r.stats,
-                            r.forecast.as_ref(),
-                            replicas,
-                            Some(note),
-                        )
-                    }
-                    Triage::Scale(s) => self.scale_outcome_tuple(
-                        r.resource_type,
-                        r.stats,
-                        &s,
-                        replicas,
-                        c.and_then(|c| explain_migration_check(p, c)),
-                    ),
-                    // The engine itself keeps no cooldowns (callers do).
-                    Triage::CoolingDown => self.scaling_tuple(
-                        r.resource_type,
-                        r.stats,
-                        r.forecast.as_ref(),
-                        replicas,
-                        None,
-                    ),
+                // The host check speaks for the VM's CPU only.
+                let host = check
+                    .as_ref()
+                    .filter(|_| r.resource_type == ResourceType::Cpu);
+                let view = VmView {
+                    stats: r.stats,
+                    forecast: r.forecast.as_ref().map(ForecastSummary::from),
+                    replicas,
+                    cooling_down: false,
                 };
-                push(
-                    &mut decisions,
-                    o,
-                    r,
-                    tuple,
-                    current,
+                let own = (r.stats.current, self.confidence(r.forecast.as_ref()));
+                let (tuple, (current, confidence)) =
+                    match (triage(p, host.map(|(_, c)| *c), &view), host) {
+                        (Triage::Candidate, Some((h, _))) => {
+                            let planned = match (ix, index.as_ref()) {
+                                (_, None) => {
+                                    Err("no cluster snapshot to choose a target from".to_string())
+                                }
+                                (None, Some(_)) => {
+                                    Err("VM is not in the cluster snapshot".to_string())
+                                }
+                                (Some(i), Some(x)) => match outcomes.remove(i) {
+                                    Some(Ok(m)) => {
+                                        Ok(self.migrate_tuple(x, &m, h.stats, h.forecast.as_ref()))
+                                    }
+                                    Some(Err(rej)) => Err(rej.describe(x, p)),
+                                    None => Err("the planner did not consider it".to_string()),
+                                },
+                            };
+                            match planned {
+                                // A MIGRATE decision is about the host's pressure.
+                                Ok(t) => {
+                                    (t, (h.stats.current, self.confidence(h.forecast.as_ref())))
+                                }
+                                Err(note) => (
+                                    self.scaling_tuple(
+                                        r.resource_type,
+                                        r.stats,
+                                        r.forecast.as_ref(),
+                                        replicas,
+                                        Some(note),
+                                    ),
+                                    own,
+                                ),
+                            }
+                        }
+                        (Triage::Scale(s), _) => (
+                            self.scale_outcome_tuple(
+                                r.resource_type,
+                                r.stats,
+                                &s,
+                                replicas,
+                                host.and_then(|(_, c)| explain_migration_check(p, *c)),
+                            ),
+                            own,
+                        ),
+                        // A candidate always has a host check, and the engine keeps no
+                        // cooldowns (its callers do).
+                        (Triage::Candidate, None) | (Triage::CoolingDown, _) => {
+                            unreachable!("Engine::decide triages with a host and no cooldown")
+                        }
+                    };
+                let (action, target_value, reasoning, target_node_id, migration_plan) = tuple;
+                decisions.push(ScalingDecision {
+                    vm_id: o.vm_id.clone(),
+                    resource_type: r.resource_type,
+                    action,
+                    current_value: current,
+                    target_value,
                     confidence,
+                    reasoning,
                     timestamp_ms,
-                );
+                    target_node_id,
+                    migration_plan,
+                });
             }
         }
         decisions
     }
-}
-
-/// One decision of [`Engine::decide`]'s output.
-fn push(
-    out: &mut Vec<ScalingDecision>,
-    o: &VmObservation,
-    r: &ResourceObservation,
-    tuple: DecisionTuple,
-    current_value: f64,
-    confidence: f64,
-    timestamp_ms: i64,
-) {
-    let (action, target_value, reasoning, target_node_id, migration_plan) = tuple;
-    out.push(ScalingDecision {
-        vm_id: o.vm_id.clone(),
-        resource_type: r.resource_type,
-        action,
-        current_value,
-        target_value,
-        confidence,
-        reasoning,
-        timestamp_ms,
-        target_node_id,
-        migration_plan,
-    });
 }

@@ -43,12 +43,18 @@ pub enum Triage {
     CoolingDown,
 }
 
+/// Whether a host's check makes its VMs MIGRATE candidates (`None`: no host pressure
+/// to check).
+pub fn is_candidate(host: Option<MigrationCheck>) -> bool {
+    host == Some(MigrationCheck::Wanted)
+}
+
 /// Triage one VM against its host's check (see the module docs); `None` when there is
 /// no host pressure to check (a resource other than CPU, a host that is down).
 /// Candidates are chosen whatever their cooldown: moving a VM off a hot host is not a
 /// resize.
 pub fn triage(p: &PolicyConfig, host: Option<MigrationCheck>, vm: &VmView) -> Triage {
-    if host == Some(MigrationCheck::Wanted) {
+    if is_candidate(host) {
         Triage::Candidate
     } else if vm.cooling_down {
         Triage::CoolingDown
