@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use scalelab_sim::record::{MigrationRecord, Outcome, RunRecord};
-use scalelab_sim::{Scenario, Simulation, scenario};
+use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
 pub fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -15,17 +15,21 @@ pub fn shipped(name: &str) -> String {
         .unwrap_or_else(|e| panic!("scenario {name}: {e}"))
 }
 
-/// Run a scenario text with the invariant checker on, and check the invariants that
-/// must hold after every run.
+/// Run a scenario text through the same pipeline as `scalelab run`, with the invariant
+/// checker on, and check the invariants that must hold after every run.
 pub fn run_checked(text: &str, seed: Option<u64>) -> RunRecord {
-    let mut sc = Scenario::from_toml_str(text).expect("scenario parses");
-    sc.sim.check_invariants = true;
-    let sim = Simulation::new(sc, scenario::content_hash(text), seed).expect("placement fits");
+    let mut p = ParsedScenario::parse(text).expect("scenario parses");
+    p.scenario.sim.check_invariants = true;
+    let opts = RunOptions {
+        seed,
+        ..RunOptions::default()
+    };
     let mut last = 0;
-    let r = sim.run(&mut |now, _| {
+    let r = run_scenario(p.scenario, p.content_hash, opts, &mut |now, _| {
         assert!(now >= last, "progress went back");
         last = now;
-    });
+    })
+    .expect("placement fits");
     assert_invariants(&r);
     r
 }
