@@ -22,7 +22,6 @@ impl Simulation {
             if !self.migs[m].phase.switched() {
                 let vm = self.migs[m].vm;
                 self.vms[vm].paused = false;
-                self.vms[vm].throttle_frac = 0.0;
             }
             self.release_holds(m);
             self.finish_migration(m, end, Outcome::InProgressAtEnd, None);

@@ -94,15 +94,22 @@ impl Simulation {
     }
 
     /// Source and target of every migration moving memory carry its CPU overhead.
+    /// A guest auto-converge throttles in pre-copy runs that much slower on its source.
     /// Also notes, per migration, what this sample put on the nodes for it (the VM's
     /// own cores and the overhead), so a switchover before the next sample moves
-    /// exactly that.
+    /// exactly that. Only migrations are visited: the per-VM pass stays as it was.
     pub(super) fn add_migration_overheads(&mut self) {
         let overhead = self.sc.sim.migration_cpu_overhead_frac;
         for &m in &self.active {
             let mig = &mut self.migs[m];
             let v = &self.vms[mig.vm];
-            mig.sampled_vm_cores = v.used_cores();
+            let mut vm_cores = v.used_cores();
+            if mig.phase == Phase::PreCopy && mig.throttle.frac > 0.0 {
+                let throttled = mig.throttle.frac * vm_cores;
+                self.nodes[mig.src].load_cores -= throttled;
+                vm_cores -= throttled;
+            }
+            mig.sampled_vm_cores = vm_cores;
             mig.sampled_overhead_cores = 0.0;
             if mig.phase.moves_memory() {
                 let extra = overhead * v.demand_cores;

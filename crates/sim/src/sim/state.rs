@@ -74,8 +74,6 @@ pub(super) struct VmRt {
     pub(super) node: Option<usize>,
     pub(super) status: VmStatus,
     pub(super) paused: bool,
-    /// Auto-converge's throttle while the VM migrates: its CPU runs this much slower.
-    pub(super) throttle_frac: f64,
     pub(super) hung_until_ms: TimeMs,
     pub(super) workload: Option<Workload>,
     /// Own workload's demand, as a fraction of `base_vcpus`.
@@ -125,7 +123,6 @@ impl VmRt {
             node: None,
             status: VmStatus::Running,
             paused: false,
-            throttle_frac: 0.0,
             hung_until_ms: 0,
             workload: None,
             own_level: 0.0,
@@ -171,7 +168,7 @@ impl VmRt {
 
     pub(super) fn used_cores(&self) -> f64 {
         if self.status == VmStatus::Running && !self.paused {
-            self.demand_cores.min(self.vcpus as f64) * (1.0 - self.throttle_frac)
+            self.demand_cores.min(self.vcpus as f64)
         } else {
             0.0
         }

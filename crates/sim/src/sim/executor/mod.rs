@@ -415,7 +415,6 @@ impl Simulation {
         self.nodes[dst].vcpus_placed += vcpus;
         self.move_vm(vm, Some(dst), now);
         self.vms[vm].paused = false;
-        self.vms[vm].throttle_frac = 0.0;
         self.migs[m].window = Some(Window::until(now.saturating_add(
             (self.sc.sim.actual_window_intervals as u64).saturating_mul(self.control_ms),
         )));
@@ -490,7 +489,6 @@ impl Simulation {
                 self.records[m].downtime_ms = pause;
             }
             self.vms[vm].paused = false;
-            self.vms[vm].throttle_frac = 0.0;
             self.records[m].precopy_rounds = self.migs[m].rounds;
             self.records[m].data_sent_mib = self.migs[m].sent_mib;
             self.event(

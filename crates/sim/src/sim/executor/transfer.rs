@@ -143,7 +143,6 @@ impl Simulation {
                     mig.round_volume_mib = remainder;
                     mig.dirtied_mib = 0.0;
                     mig.transfer = Some(Transfer::start(remainder, now));
-                    self.vms[vm].throttle_frac = frac;
                     let r = &mut self.records[m];
                     r.max_throttle_pct = r.max_throttle_pct.max(frac * 100.0);
                 }
