@@ -5,8 +5,8 @@
 use crate::baselines::Baseline;
 use crate::rng::{Pcg32, derive};
 use crate::scenario::{
-    FailureDistribution, FailureSpec, NetworkConfig, NodeGroup, PowerSpec, Scenario, SimConfig,
-    StochasticConfig, VmGroup,
+    FailureDistribution, FailureSpec, NetworkConfig, NodeGroup, NodeOrder, PowerSpec, Scenario,
+    SimConfig, StochasticConfig, VmGroup,
 };
 use crate::workload::WorkloadSpec;
 use scalelab_engine::PolicyConfig;
@@ -101,6 +101,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
                 FailureDistribution::Weibull
             },
             weibull_shape: range(r, 0.5, 3.0),
+            core_mips: None,
         });
     }
     let mut vms = Vec::new();
@@ -123,6 +124,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
             resident_memory_frac: 1.0,
             service_group: r.chance(0.3).then(|| format!("svc{g}")),
             anti_affinity_group: r.chance(0.2).then(|| format!("aa{g}")),
+            mips: None,
             nodes: Vec::new(),
             workload: workload(r),
         });
@@ -231,5 +233,11 @@ pub fn random_scenario(seed: u64) -> Scenario {
                 0.0
             },
         },
+        node_order: if r.chance(0.3) {
+            NodeOrder::Interleaved
+        } else {
+            NodeOrder::Grouped
+        },
+        compat: None,
     }
 }

@@ -4,6 +4,7 @@
 //! ACTUAL utilization after each migration against the EXPECTED one.
 //!
 //! - [`scenario`]: the TOML scenario format.
+//! - [`cloudsim`]: the CloudSim-compatible profile (`[compat] profile = "cloudsim"`).
 //! - [`sim`]: the event loop, control loop, migration executor and failures.
 //! - [`record`]: the run record a run produces (JSON).
 //! - [`queue`]: the event queue; [`rng`]: the run's PRNG (PCG32); [`network`]: fair
@@ -11,6 +12,7 @@
 
 pub mod baselines;
 pub mod chaos;
+pub mod cloudsim;
 pub mod network;
 pub mod queue;
 pub mod record;
@@ -65,8 +67,16 @@ pub fn run_scenario(
         sc.check_resources(&scenario::ResourceLimits::default())
             .map_err(RunError::Scenario)?;
     }
-    let sim = Simulation::new(sc, content_hash, opts.seed).map_err(RunError::Sim)?;
-    let record = sim.run(progress);
+    let record = if sc.compat.is_some() {
+        let mut sc = sc;
+        if let Some(s) = opts.seed {
+            sc.seed = s;
+        }
+        cloudsim::run(&sc, content_hash, progress).map_err(RunError::Sim)?
+    } else {
+        let sim = Simulation::new(sc, content_hash, opts.seed).map_err(RunError::Sim)?;
+        sim.run(progress)
+    };
     if opts.reject_violations && !record.invariant_violations.is_empty() {
         return Err(RunError::Invariants {
             seed: record.scenario.seed,

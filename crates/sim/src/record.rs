@@ -365,6 +365,12 @@ pub enum EventKind {
     ScaleDown,
     ScaleOut,
     ScaleIn,
+    /// A host with nothing to run switched off, and one switched back on for a VM.
+    HostPowerOff,
+    HostPowerOn,
+    /// A VM left the run (finished) or could not be placed when it arrived.
+    VmDeparture,
+    ArrivalRefused,
 }
 
 impl EventKind {
@@ -380,6 +386,7 @@ impl EventKind {
                 | Self::VmHang
                 | Self::Rollback
                 | Self::DataLoss
+                | Self::ArrivalRefused
         )
     }
 }
@@ -409,6 +416,8 @@ pub mod node_state {
     pub const HEALTHY: u8 = 0;
     pub const OVERLOADED: u8 = 1;
     pub const DOWN: u8 = 2;
+    /// Switched off by the policy (no power drawn), unlike a crashed node.
+    pub const OFF: u8 = 3;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -453,4 +462,27 @@ pub struct RunMetrics {
     pub energy_kwh: Option<f64>,
     /// VM samples simulated (VMs x sample ticks).
     pub vm_ticks: u64,
+    /// Hosts switched off because they ran nothing (a node that crashed is not
+    /// counted); absent in records of runs without power states.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub host_shutdowns: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub host_power_ons: u32,
+    /// Time hosts were on, in host-seconds (the denominator of SLATAH in the CloudSim
+    /// profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_host_s: Option<f64>,
+    /// Energy x SLAV (Beloglazov & Buyya's ESV), kWh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esv: Option<f64>,
+    /// VMs that left during the run (CloudSim's finished VMs).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub vm_departures: u32,
+    /// VMs that found no host when they arrived.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub refused_arrivals: u32,
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }

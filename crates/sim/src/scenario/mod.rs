@@ -55,6 +55,50 @@ pub struct Scenario {
     pub failures: Vec<FailureSpec>,
     #[serde(default)]
     pub stochastic: StochasticConfig,
+    /// How node groups expand into the node list (and so node indices and ties).
+    #[serde(default)]
+    pub node_order: NodeOrder,
+    /// Reproduce another simulator's model instead of scalelab's own (see
+    /// [`crate::cloudsim`]); absent = scalelab's model.
+    #[serde(default)]
+    pub compat: Option<CompatConfig>,
+}
+
+/// The order nodes get from their groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeOrder {
+    /// All of the first group, then all of the second, ...
+    #[default]
+    Grouped,
+    /// Round-robin over the groups: the first of each group, then the second of each,
+    /// ... (CloudSim's experiments alternate host types this way: host i has type
+    /// i mod types).
+    Interleaved,
+}
+
+/// Another simulator's model, chosen with one switch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatConfig {
+    pub profile: CompatProfile,
+    /// CloudSim treats a VM whose requested MIPS are exactly 0 at an update as finished
+    /// and removes it for the rest of the run (an artefact of its cloudlet model, which
+    /// removes about half the PlanetLab VMs in a day). On by default in the profile
+    /// because CloudSim's published numbers depend on it.
+    #[serde(default = "yes")]
+    pub zero_demand_finishes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompatProfile {
+    /// CloudSim 3.0.3's power package (`PowerDatacenter` and the Beloglazov policies).
+    Cloudsim,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_control_s() -> u64 {
@@ -86,6 +130,11 @@ pub struct SimConfig {
     /// Run a reference policy from the literature instead of the engine (migrations
     /// only, no scaling); absent = the engine.
     pub baseline: Option<crate::baselines::Baseline>,
+    /// The baseline's parameter: THR's threshold, IQR's and MAD's safety factor, LR's
+    /// and LRR's safety multiplier; absent = the published default (0.8, 1.5, 2.5, 1.2).
+    pub baseline_parameter: Option<f64>,
+    /// Which VM a baseline moves off an overloaded host.
+    pub vm_selection: crate::baselines::VmSelection,
 }
 
 impl Default for SimConfig {
@@ -100,6 +149,8 @@ impl Default for SimConfig {
             max_replicas: 16,
             check_invariants: false,
             baseline: None,
+            baseline_parameter: None,
+            vm_selection: crate::baselines::VmSelection::default(),
         }
     }
 }
@@ -179,6 +230,10 @@ pub struct NodeGroup {
     /// Weibull shape (k); 1 is exponential, < 1 infant mortality, > 1 wear-out.
     #[serde(default = "default_weibull_shape")]
     pub weibull_shape: f64,
+    /// Speed of one core in MIPS, for clusters of unlike CPUs (with VM `mips`); absent =
+    /// all cores alike. Used by the CloudSim profile.
+    #[serde(default)]
+    pub core_mips: Option<f64>,
 }
 
 fn one_f64() -> f64 {
@@ -222,6 +277,11 @@ pub struct VmGroup {
     /// Nodes to place the VMs on, round-robin; empty = spread over all nodes.
     #[serde(default)]
     pub nodes: Vec<String>,
+    /// Size of one vCPU in MIPS (the unit of node `core_mips`): the VM's demand is its
+    /// workload level x `vcpus` x `mips`, and one vCPU never gets more than one host
+    /// core. Absent = a vCPU is one core.
+    #[serde(default)]
+    pub mips: Option<f64>,
     pub workload: WorkloadSpec,
 }
 
@@ -336,10 +396,37 @@ impl Scenario {
         self.record_interval_s.unwrap_or(self.sample_interval_s())
     }
 
+    /// Nodes in index order as (group, member) pairs, following `node_order`.
+    pub fn node_members(&self) -> Vec<(usize, u32)> {
+        match self.node_order {
+            NodeOrder::Grouped => self
+                .nodes
+                .iter()
+                .enumerate()
+                .flat_map(|(gi, g)| (0..g.count).map(move |i| (gi, i)))
+                .collect(),
+            NodeOrder::Interleaved => {
+                let most = self.nodes.iter().map(|g| g.count).max().unwrap_or(0);
+                (0..most)
+                    .flat_map(|i| {
+                        self.nodes
+                            .iter()
+                            .enumerate()
+                            .filter(move |(_, g)| i < g.count)
+                            .map(move |(gi, _)| (gi, i))
+                    })
+                    .collect()
+            }
+        }
+    }
+
     pub fn node_names(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .flat_map(|g| (0..g.count).map(move |i| member_name(&g.name, g.count, i)))
+        self.node_members()
+            .into_iter()
+            .map(|(gi, i)| {
+                let g = &self.nodes[gi];
+                member_name(&g.name, g.count, i)
+            })
             .collect()
     }
 

@@ -2,6 +2,7 @@
 
 use super::limits::BYTES_PER_VM;
 use super::*;
+use crate::baselines::{Baseline, VmSelection};
 
 impl Scenario {
     pub fn validate(&self) -> Result<(), InputError> {
@@ -122,6 +123,107 @@ impl Scenario {
             0.0,
             1.0,
         )?;
+        let largest = self.nodes.iter().map(|g| g.memory_mib).max().unwrap_or(0);
+        for (i, g) in self.vms.iter().enumerate() {
+            ensure(
+                g.memory_mib <= largest,
+                &format!("vms[{i}].memory_mib"),
+                || {
+                    format!(
+                        "{} MiB is more than any node has (the largest has {largest} MiB)",
+                        g.memory_mib
+                    )
+                },
+            )?;
+        }
+        self.validate_speeds()?;
+        Ok(())
+    }
+
+    /// Unlike CPUs (`core_mips`, VM `mips`) and the CloudSim profile's requirements.
+    fn validate_speeds(&self) -> Result<(), InputError> {
+        for (i, g) in self.nodes.iter().enumerate() {
+            if let Some(m) = g.core_mips {
+                check_range(&format!("nodes[{i}].core_mips"), m, 1e-3, 1e9)?;
+            }
+        }
+        for (i, g) in self.vms.iter().enumerate() {
+            if let Some(m) = g.mips {
+                check_range(&format!("vms[{i}].mips"), m, 1e-3, 1e9)?;
+            }
+        }
+        let Some(compat) = &self.compat else {
+            // scalelab's own model counts cores; MIPS are only read by the profile.
+            if let Some(i) = self.nodes.iter().position(|g| g.core_mips.is_some()) {
+                return Err(InputError::field(
+                    format!("nodes[{i}].core_mips"),
+                    "per-core speeds are only modelled by the CloudSim profile so far \
+                     ([compat] profile = \"cloudsim\"); scalelab's own model counts cores",
+                ));
+            }
+            if let Some(i) = self.vms.iter().position(|g| g.mips.is_some()) {
+                return Err(InputError::field(
+                    format!("vms[{i}].mips"),
+                    "VM sizes in MIPS are only modelled by the CloudSim profile so far \
+                     ([compat] profile = \"cloudsim\"); scalelab's own model counts vCPUs",
+                ));
+            }
+            return Ok(());
+        };
+        let _ = compat.profile;
+        match self.sim.baseline {
+            None => {
+                return Err(InputError::field(
+                    "sim.baseline",
+                    "the CloudSim profile runs a literature policy (beloglazov_thr, _iqr, \
+                     _mad, _lr, _lrr or no_migration); the engine does not run under it",
+                ));
+            }
+            Some(Baseline::Watcher) => {
+                return Err(InputError::field(
+                    "sim.baseline",
+                    "watcher_workload_balance is not part of CloudSim; use it without [compat]",
+                ));
+            }
+            Some(_) => {}
+        }
+        ensure(self.failures.is_empty(), "failures", || {
+            "CloudSim's model has no failures; remove them or the [compat] section".into()
+        })?;
+        ensure(
+            self.stochastic.step_failure_prob == 0.0,
+            "stochastic.step_failure_prob",
+            || "CloudSim's migrations never fail; it must be 0 under [compat]".into(),
+        )?;
+        ensure(
+            self.sample_interval_s() == self.control_interval_s,
+            "sample_interval_s",
+            || {
+                format!(
+                    "CloudSim has one scheduling interval: must equal control_interval_s ({})",
+                    self.control_interval_s
+                )
+            },
+        )?;
+        for (i, g) in self.nodes.iter().enumerate() {
+            let at = |f: &str| format!("nodes[{i}].{f}");
+            ensure(g.power.is_some(), &at("power"), || {
+                "the CloudSim profile switches hosts off and counts their energy: every \
+                 node needs a power model"
+                    .into()
+            })?;
+            ensure(g.core_mips.is_some(), &at("core_mips"), || {
+                "the CloudSim profile needs each node's speed per core in MIPS".into()
+            })?;
+            ensure(g.cores.fract() == 0.0, &at("cores"), || {
+                format!("CloudSim hosts have whole cores (PEs), got {}", g.cores)
+            })?;
+        }
+        for (i, g) in self.vms.iter().enumerate() {
+            ensure(g.mips.is_some(), &format!("vms[{i}].mips"), || {
+                "the CloudSim profile needs each VM's size per vCPU in MIPS".into()
+            })?;
+        }
         Ok(())
     }
 
@@ -142,6 +244,43 @@ impl Scenario {
         ensure(s.max_replicas >= 1, "max_replicas", || {
             "must be at least 1".into()
         })?;
+        if let Some(p) = s.baseline_parameter {
+            let Some(b) = s.baseline else {
+                return Err(InputError::field(
+                    "baseline_parameter",
+                    "is the parameter of a baseline, but no `baseline` is set",
+                ));
+            };
+            match b {
+                Baseline::Thr | Baseline::Watcher => {
+                    check_range("baseline_parameter", p, 1e-6, 1.0)?
+                }
+                _ => check_range("baseline_parameter", p, 0.0, 1e3)?,
+            }
+            ensure(
+                self.compat.is_some() || p == b.default_parameter(),
+                "baseline_parameter",
+                || {
+                    format!(
+                        "scalelab's own model runs {} with its published parameter ({}) so \
+                         far; other values need the CloudSim profile",
+                        b.name(),
+                        b.default_parameter()
+                    )
+                },
+            )?;
+        }
+        ensure(
+            self.compat.is_some() || s.vm_selection == VmSelection::Mmt,
+            "vm_selection",
+            || {
+                format!(
+                    "scalelab's own model selects by minimum migration time (mmt) so far; \
+                     {} needs the CloudSim profile",
+                    s.vm_selection.name()
+                )
+            },
+        )?;
         Ok(())
     }
 

@@ -15,8 +15,9 @@ impl Simulation {
         let racks: Vec<String> = sc.racks().into_iter().collect();
         let rack_ix = |r: &str| racks.iter().position(|x| x == r).unwrap_or(0);
         let mut nodes = Vec::new();
-        for g in &sc.nodes {
-            for i in 0..g.count {
+        for (gi, i) in sc.node_members() {
+            let g = &sc.nodes[gi];
+            {
                 let rack = match (&g.rack, g.racks.is_empty()) {
                     (Some(r), _) => rack_ix(r),
                     (None, false) => rack_ix(&g.racks[i as usize % g.racks.len()]),
