@@ -31,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 out="$work/hashes.txt"
 : >"$out"
 skipped=0
-for sc in scenarios/*.toml benches/scenarios/*.toml; do
+for sc in scenarios/*.toml scenarios/validation/*.toml benches/scenarios/*.toml; do
     rec="$work/$(basename "$sc" .toml).run.json"
     if ! "$bin" --db "$work/runs.db" run "$sc" --out "$rec" >"$work/log" 2>&1; then
         if grep -qi "trace data" "$work/log"; then

@@ -7,6 +7,7 @@ mod run;
 mod store_cmd;
 mod sweep;
 mod trace_cmd;
+mod validate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,18 @@ enum Command {
         /// Write the current metrics as the new baseline instead of comparing.
         #[arg(long)]
         update_baseline: bool,
+    },
+    /// Run a validation suite: a scenario under a peer simulator's model with the
+    /// peer's published numbers; exits non-zero when a number is outside tolerance.
+    Validate {
+        /// Suite TOML (see validation/cloudsim-planetlab-20110303.toml).
+        suite: PathBuf,
+        /// Also write the comparison as a Markdown table here.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Write each run's record into this directory.
+        #[arg(long)]
+        records: Option<PathBuf>,
     },
     /// Sweep policy parameters over scenarios and seeds on all cores; results as
     /// CSV and Parquet and in the database.
@@ -308,6 +321,26 @@ fn dispatch(cli: Cli) -> Result<()> {
             markdown: markdown.as_deref(),
             update_baseline,
         }),
+        Command::Validate {
+            suite,
+            markdown,
+            records,
+        } => {
+            let (head, rows) = validate::validate(&suite, records.as_deref())?;
+            let table = validate::table(&rows);
+            print!("{head}\n{table}");
+            if let Some(md) = markdown {
+                files::write_atomic_with(&md, |w| {
+                    w.write_all(format!("{head}\n{table}").as_bytes())
+                })?;
+            }
+            let bad = rows.iter().filter(|r| !r.ok).count();
+            if bad > 0 {
+                anyhow::bail!("{bad} of {} numbers outside tolerance", rows.len());
+            }
+            println!("all {} numbers within tolerance", rows.len());
+            Ok(())
+        }
         Command::Sweep {
             spec,
             out,

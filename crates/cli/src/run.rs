@@ -141,5 +141,34 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
     if let Some(e) = m.energy_kwh {
         s += &format!("energy: {e:.2} kWh\n");
     }
+    if let Some(active) = m.active_host_s {
+        s += &format!(
+            "hosts: {} shutdowns, {} power-ons, {:.1} h active; ESV {:.6}\n",
+            thousands(m.host_shutdowns as u64),
+            thousands(m.host_power_ons as u64),
+            active / 3600.0,
+            m.esv.unwrap_or(0.0)
+        );
+    }
+    if m.vm_departures > 0 || m.refused_arrivals > 0 {
+        s += &format!(
+            "VMs: {} departed, {} refused on arrival\n",
+            thousands(m.vm_departures as u64),
+            thousands(m.refused_arrivals as u64)
+        );
+    }
     s
+}
+
+/// `27728` as `27,728`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

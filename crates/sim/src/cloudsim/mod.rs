@@ -36,8 +36,8 @@ use scalelab_engine::model::{ResourceType, ScalingDecision};
 
 use crate::baselines::Baseline;
 use crate::record::{
-    DecisionRecord, EventKind, EventRecord, MigrationRecord, NodeInfo, Outcome, PlacementChange,
-    RunMetrics, RunRecord, ScenarioInfo, Series, VmInfo, node_state,
+    EventKind, EventRecord, MigrationRecord, NodeInfo, Outcome, PlacementChange, RunMetrics,
+    RunRecord, ScenarioInfo, Series, VmInfo, node_state,
 };
 use crate::rng::{Pcg32, derive, stream};
 use crate::scenario::{Scenario, member_name};
@@ -109,7 +109,6 @@ struct Dc {
     migs: Vec<Mig>,
     events: Vec<EventRecord>,
     placements: Vec<PlacementChange>,
-    decisions: Vec<DecisionRecord>,
     series: Series,
     record_every: u64,
     ticks: u64,
@@ -253,7 +252,6 @@ pub fn run(
         migs: Vec::new(),
         events: Vec::new(),
         placements: Vec::new(),
-        decisions: Vec::new(),
         series: Series {
             interval_ms: sc.record_interval_s() * 1000,
             ..Series::default()
@@ -380,10 +378,7 @@ impl Dc {
                         node: Some(h as u32),
                         vm: Some(v as u32),
                         migration: None,
-                        detail: format!(
-                            "{} asked for 0 MIPS and has finished (compat.zero_demand_finishes)",
-                            self.vm_ids[v]
-                        ),
+                        detail: "finished: asked for 0 MIPS".into(),
                     });
                 }
             }
@@ -486,21 +481,17 @@ impl Dc {
                 mig: id,
             },
         );
-        let why = if m.overload {
-            "overloaded"
-        } else {
-            "underloaded: emptied to switch it off"
-        };
         let reasoning = format!(
-            "{}-{} ({}): host {} {why}; {} ({} MB) to {} ({:.3} after)",
+            "{}-{}-{}: {} {}",
             detect_name(self.policy.detect),
             self.policy.selection.name().to_uppercase(),
             self.policy.parameter,
             self.node_ids[source],
-            self.vm_ids[v],
-            self.c.vms[v].ram_mib,
-            self.node_ids[m.target],
-            m.expected_util
+            if m.overload {
+                "overloaded"
+            } else {
+                "underloaded"
+            }
         );
         let decision = ScalingDecision {
             vm_id: self.vm_ids[v].clone(),
@@ -514,24 +505,13 @@ impl Dc {
             target_node_id: Some(self.node_ids[m.target].clone()),
             migration_plan: None,
         };
-        self.decisions.push(DecisionRecord {
-            t_ms: ms(t),
-            vm: v as u32,
-            action: ScalingAction::Migrate,
-            current_value: source_util,
-            target_value: m.expected_util,
-            confidence: 1.0,
-            applied: true,
-            migration: Some(id as u32),
-            reasoning: None,
-        });
         self.events.push(EventRecord {
             t_ms: ms(t),
             kind: EventKind::MigrationStart,
             node: Some(source as u32),
             vm: Some(v as u32),
             migration: Some(id as u32),
-            detail: format!("to {}", self.node_ids[m.target]),
+            detail: String::new(),
         });
         self.migs.push(Mig {
             rec: MigrationRecord {
@@ -592,7 +572,7 @@ impl Dc {
             node: Some(target as u32),
             vm: Some(v as u32),
             migration: Some(mig as u32),
-            detail: "completed".into(),
+            detail: String::new(),
         });
         let more_now = matches!(self.q.peek(), Some((t2, Ev::Migrate { .. })) if t2 == t);
         if !more_now {
@@ -693,7 +673,9 @@ impl Dc {
                 .collect(),
             metrics: m,
             migrations: self.migs.into_iter().map(|x| x.rec).collect(),
-            decisions: self.decisions,
+            // Every decision of the profile is a migration, and each migration record
+            // carries its decision: listing them again would double the record.
+            decisions: Vec::new(),
             events: self.events,
             placements: self.placements,
             series: self.series,

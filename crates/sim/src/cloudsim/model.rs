@@ -513,7 +513,15 @@ impl Cluster {
     pub fn suitable(&self, h: usize, v: usize) -> bool {
         let host = &self.hosts[h];
         let vm = &self.vms[v];
+        let r = vm.req_per_pe();
+        if host.pe_mips < r.per_pe || host.sched.avail < sum_pes(r.per_pe, r.pes) {
+            return false;
+        }
         let (ram, bw) = vm.req_ram_bw();
+        if ram == 0 && bw == 0.0 {
+            // Nothing asked (every placement after the first): always free.
+            return true;
+        }
         let ram_free = host.ram_mib
             - host
                 .ram_used
@@ -528,10 +536,7 @@ impl Cluster {
                 .filter(|(x, _)| *x != v)
                 .map(|(_, b)| b)
                 .sum::<f64>();
-        host.pe_mips >= vm.req_max()
-            && host.sched.avail >= vm.req_total()
-            && ram_free >= ram
-            && bw_free >= bw
+        ram_free >= ram && bw_free >= bw
     }
 
     /// `Host.vmCreate`.

@@ -45,6 +45,7 @@ pub(super) fn node_color(
     };
     let color = match st {
         node_state::DOWN => DOWN,
+        node_state::OFF => OFF,
         node_state::OVERLOADED => OVERLOADED,
         _ => roles.get(node).copied().flatten().unwrap_or(HEALTHY),
     };
@@ -69,6 +70,7 @@ pub fn render_cluster(model: &Model, run: &RunView, f: &mut Frame, area: Rect) {
         Span::styled("■ ok ", Style::new().fg(HEALTHY)),
         Span::styled("■ overloaded ", Style::new().fg(OVERLOADED)),
         Span::styled("■ down ", Style::new().fg(DOWN)),
+        Span::styled("· off ", Style::new().fg(OFF)),
         Span::styled("■ source ", Style::new().fg(SOURCE)),
         Span::styled("■ target", Style::new().fg(TARGET)),
     ]);
@@ -100,6 +102,7 @@ pub fn render_cluster(model: &Model, run: &RunView, f: &mut Frame, area: Rect) {
         for i in 0..nodes.len() {
             let (u, color) = node_color(run, sample, &roles, i);
             let glyph = match u {
+                _ if color == OFF => "·",
                 x if x < 0.25 => "░",
                 x if x < 0.5 => "▒",
                 x if x < 0.75 => "▓",

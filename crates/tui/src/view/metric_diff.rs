@@ -47,6 +47,24 @@ pub fn render_metric_diff(model: &Model, f: &mut Frame, area: Rect) {
             true,
         ),
         ("PDM %", a.pdm * 100.0, b.pdm * 100.0, true),
+        (
+            "energy kWh",
+            a.energy_kwh.unwrap_or(f64::NAN),
+            b.energy_kwh.unwrap_or(f64::NAN),
+            true,
+        ),
+        (
+            "host shutdowns",
+            a.host_shutdowns as f64,
+            b.host_shutdowns as f64,
+            true,
+        ),
+        (
+            "VM departures",
+            a.vm_departures as f64,
+            b.vm_departures as f64,
+            false,
+        ),
     ];
     let table_rows: Vec<Row> = rows
         .iter()

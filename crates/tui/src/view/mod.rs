@@ -44,6 +44,8 @@ pub const MIN_HEIGHT: u16 = 24;
 const HEALTHY: Color = Color::Green;
 const OVERLOADED: Color = Color::Red;
 const DOWN: Color = Color::DarkGray;
+/// Switched off by the policy (draws nothing), unlike a crashed node.
+const OFF: Color = Color::Blue;
 const SOURCE: Color = Color::Yellow;
 const TARGET: Color = Color::Cyan;
 /// Areas the last frame used, so the event loop can map mouse clicks to panels.
