@@ -90,7 +90,6 @@ impl Queue {
 
 struct Mig {
     rec: MigrationRecord,
-    pending_actual: bool,
 }
 
 /// The datacenter: CloudSim's `PowerDatacenter` loop over a [`Cluster`].
@@ -118,6 +117,9 @@ struct Dc {
     was_active: Vec<bool>,
     /// Hosts a migration's end changed since the last full update.
     touched: Vec<usize>,
+    /// Migrations ended since the last update, whose hosts' utilization after is
+    /// measured by the next update.
+    ended: Vec<usize>,
 }
 
 fn ms(t: f64) -> u64 {
@@ -263,6 +265,7 @@ pub fn run(
         refused: 0,
         was_active: vec![false; n_hosts],
         touched: Vec::new(),
+        ended: Vec::new(),
     };
     dc.initial_placement();
     dc.q.push(UPDATE_OFFSET_S + interval_s, Ev::Tick);
@@ -383,10 +386,10 @@ impl Dc {
                 }
             }
         }
-        for m in self.migs.iter_mut().filter(|m| m.pending_actual) {
-            m.pending_actual = false;
-            m.rec.actual_utilization = Some(self.c.hosts[m.rec.target as usize].util());
-            m.rec.source_after = Some(self.c.hosts[m.rec.source as usize].util());
+        for id in std::mem::take(&mut self.ended) {
+            let m = &mut self.migs[id].rec;
+            m.actual_utilization = Some(self.c.hosts[m.target as usize].util());
+            m.source_after = Some(self.c.hosts[m.source as usize].util());
         }
         self.power_transitions(t);
         self.last_process = t;
@@ -537,7 +540,6 @@ impl Dc {
                 source_after: None,
                 max_throttle_pct: 0.0,
             },
-            pending_actual: false,
         });
     }
 
@@ -560,7 +562,7 @@ impl Dc {
         m.rec.ended_ms = Some(ms(t));
         m.rec.switchover_ms = Some(ms(t));
         m.rec.outcome = Some(Outcome::Completed);
-        m.pending_actual = true;
+        self.ended.push(mig);
         self.placements.push(PlacementChange {
             t_ms: ms(t),
             vm: v as u32,
