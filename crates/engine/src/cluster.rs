@@ -82,6 +82,11 @@ pub struct InFlightMigration {
     pub vm_id: String,
     pub source_node_id: String,
     pub target_node_id: String,
+    /// The least bandwidth at which its plan still meets its timeouts (see
+    /// [`crate::planner::tolerable_mbps`]): the planner admits no new migration on its
+    /// nodes that would leave it less. Absent = unknown: it only counts as a sharer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_share_mbps: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -248,6 +253,30 @@ pub struct ClusterIndex<'a> {
     vm_affinity: Vec<Option<u32>>,
     /// VMs per service group, for scale out / in.
     service_group_size: HashMap<&'a str, u32>,
+    /// Migrations whose plans need a share of their path (in flight with a known
+    /// need, and those planned on this index), and per node the ones crossing it.
+    shares: Vec<Share>,
+    shares_at: Vec<Vec<u32>>,
+    /// Migrations crossing each rack pair (in flight and reserved).
+    crossing: HashMap<(u32, u32), u32>,
+}
+
+/// A migration's claim on its path: it shares it with every migration at either end
+/// (NICs are the usual bottleneck), and its plan holds down to `min_mbps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share {
+    pub source: usize,
+    pub target: usize,
+    /// The slower NIC of the two ends.
+    pub nic_mbps: f64,
+    /// The inter-rack link it crosses: (rack pair, capacity).
+    pub link: Option<((u32, u32), f64)>,
+    pub cap_mbps: Option<f64>,
+    /// Planned in the planner round now running (`Some(vm)`): its plan is not built
+    /// yet, so its estimate follows the round's final sharing. `None`: in flight or
+    /// decided earlier, held to `min_mbps`.
+    pub open_vm: Option<usize>,
+    pub min_mbps: f64,
 }
 
 impl<'a> ClusterIndex<'a> {
@@ -330,9 +359,34 @@ impl<'a> ClusterIndex<'a> {
             affinity_ids,
             vm_affinity,
             service_group_size,
+            shares: Vec::new(),
+            shares_at: vec![Vec::new(); n],
+            crossing: HashMap::default(),
         };
         for i in 0..n {
             index.insert_eligible(i);
+        }
+        for m in &snapshot.in_flight {
+            let ends = (
+                index.node_by_id.get(m.source_node_id.as_str()).copied(),
+                index.node_by_id.get(m.target_node_id.as_str()).copied(),
+            );
+            if let (Some(a), Some(b)) = ends {
+                if let Some((pair, _)) = index.link_of(a, b) {
+                    *index.crossing.entry(pair).or_insert(0) += 1;
+                }
+                if let Some(min) = m.min_share_mbps {
+                    index.add_share(Share {
+                        source: a,
+                        target: b,
+                        nic_mbps: index.nic_mbps(a, b),
+                        link: index.link_of(a, b),
+                        cap_mbps: None,
+                        open_vm: None,
+                        min_mbps: min,
+                    });
+                }
+            }
         }
         index.healthy_at_cap = (0..n)
             .filter(|&i| {
@@ -498,6 +552,120 @@ impl<'a> ClusterIndex<'a> {
                 Err(why)
             }
         }
+    }
+
+    fn add_share(&mut self, s: Share) {
+        let k = self.shares.len() as u32;
+        self.shares_at[s.source].push(k);
+        if s.target != s.source {
+            self.shares_at[s.target].push(k);
+        }
+        self.shares.push(s);
+    }
+
+    fn nic_mbps(&self, a: usize, b: usize) -> f64 {
+        let nodes = &self.snapshot.nodes;
+        nodes[a].bandwidth_mbps.min(nodes[b].bandwidth_mbps)
+    }
+
+    /// The inter-rack link a migration between `a` and `b` crosses, if it is limited.
+    fn link_of(&self, a: usize, b: usize) -> Option<((u32, u32), f64)> {
+        let (ra, rb) = (self.rack[a], self.rack[b]);
+        if ra == rb {
+            return None;
+        }
+        self.snapshot
+            .inter_rack_bandwidth_mbps
+            .map(|cap| ((ra.min(rb), ra.max(rb)), cap))
+    }
+
+    /// What one migration gets: its NICs split evenly with the migrations at its busier
+    /// end, its link with the migrations crossing it, and its own cap. `own`: 1 when
+    /// the migration is already counted.
+    #[allow(clippy::too_many_arguments)]
+    fn fair_share(
+        &self,
+        source: usize,
+        target: usize,
+        nic_mbps: f64,
+        link: Option<((u32, u32), f64)>,
+        cap_mbps: Option<f64>,
+        plus: Option<(usize, usize)>,
+        own: u32,
+    ) -> f64 {
+        let extra = |x: usize| u32::from(plus.is_some_and(|(a, b)| x == a || x == b));
+        let at = |x: usize| self.migrations[x] + extra(x);
+        let sharers = (at(source).max(at(target)) + 1).saturating_sub(own).max(1);
+        let mut share = nic_mbps / sharers as f64;
+        if let Some((pair, cap)) = link {
+            let plus_crosses =
+                plus.is_some_and(|(a, b)| self.link_of(a, b).map(|l| l.0) == Some(pair));
+            let crossing = self.crossing.get(&pair).copied().unwrap_or(0) + u32::from(plus_crosses);
+            share = share.min(cap / (crossing + 1).saturating_sub(own).max(1) as f64);
+        }
+        cap_mbps.map_or(share, |c| share.min(c))
+    }
+
+    /// The share of its path a new migration between `a` and `b` can count on next to
+    /// the migrations in flight and planned.
+    pub fn expected_share_mbps(&self, a: usize, b: usize, cap_mbps: Option<f64>) -> f64 {
+        self.fair_share(
+            a,
+            b,
+            self.nic_mbps(a, b),
+            self.link_of(a, b),
+            cap_mbps,
+            None,
+            0,
+        )
+    }
+
+    /// The share a migration already counted gets now, with one more migration between
+    /// `a` and `b` when given.
+    pub fn share_mbps(&self, s: &Share, plus: Option<(usize, usize)>) -> f64 {
+        self.fair_share(s.source, s.target, s.nic_mbps, s.link, s.cap_mbps, plus, 1)
+    }
+
+    /// The migrations at `a` or `b` whose path one more migration there would share.
+    pub fn shares_near(&self, a: usize, b: usize) -> impl Iterator<Item = &Share> + '_ {
+        let at_b = self.shares_at[b].iter().filter(move |&&k| {
+            let s = &self.shares[k as usize];
+            s.source != a && s.target != a
+        });
+        self.shares_at[a]
+            .iter()
+            .chain(at_b)
+            .map(move |&k| &self.shares[k as usize])
+    }
+
+    /// The shares planned in the running round, in the order they were planned.
+    pub fn open_shares(&self) -> impl Iterator<Item = &Share> + '_ {
+        self.shares.iter().filter(|s| s.open_vm.is_some())
+    }
+
+    /// The same, to settle them when the round ends.
+    pub fn open_shares_mut(&mut self) -> impl Iterator<Item = &mut Share> + '_ {
+        self.shares.iter_mut().filter(|s| s.open_vm.is_some())
+    }
+
+    /// [`Self::reserve`], and record the migration's claim on its path; its need is
+    /// settled when the round ends (see [`crate::planner::plan_round`]).
+    pub fn reserve_with_share(&mut self, vm: usize, target: usize, cap_mbps: Option<f64>) {
+        let source = self.vm_node[vm];
+        self.reserve(vm, target);
+        let link = self.link_of(source, target);
+        if let Some((pair, _)) = link {
+            *self.crossing.entry(pair).or_insert(0) += 1;
+        }
+        self.add_share(Share {
+            source,
+            target,
+            nic_mbps: self.nic_mbps(source, target),
+            link,
+            cap_mbps,
+            open_vm: Some(vm),
+            min_mbps: 0.0,
+        });
     }
 
     /// Reserve `vm`'s demand and memory on `target` and count the migration on both ends.

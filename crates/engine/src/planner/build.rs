@@ -33,7 +33,9 @@ pub struct PlanInputs<'a> {
     pub estimate: PreCopyEstimate,
 }
 
-fn timeout_for(expected_s: f64, cfg: &MigrationConfig) -> u64 {
+/// A data-moving step's timeout: the estimate times the safety factor, at least the
+/// minimum step timeout.
+pub fn timeout_for(expected_s: f64, cfg: &MigrationConfig) -> u64 {
     let t = (expected_s * cfg.timeout_safety_factor).ceil();
     if t.is_finite() {
         (t as u64).max(cfg.min_step_timeout_s)

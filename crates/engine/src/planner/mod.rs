@@ -17,6 +17,7 @@ use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
 
 pub use build::{
     CLEANUP_EXPECTED_S, PlanInputs, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S, build_plan,
+    timeout_for,
 };
 
 /// A migration the planner accepted; the target is already reserved in the index.
@@ -44,6 +45,10 @@ pub enum Rejection {
     WouldNotConverge {
         estimate: PreCopyEstimate,
     },
+    /// Another migration on this node would get less bandwidth than its plan needs.
+    SharedBandwidth {
+        node: usize,
+    },
 }
 
 impl Rejection {
@@ -69,9 +74,14 @@ impl Rejection {
                 p.migrate_current
             ),
             Self::WouldNotConverge { estimate } => format!(
-                "pre-copy would not converge in time (estimated downtime {:.1} s > {:.1} s limit)",
+                "pre-copy would not converge in time at the bandwidth it would get \
+                 (estimated downtime {:.1} s > {:.1} s limit)",
                 estimate.downtime_s,
                 p.migration.max_estimated_downtime_ms as f64 / 1000.0
+            ),
+            Self::SharedBandwidth { node } => format!(
+                "sharing node {}'s NIC would slow a migration there below the rate its plan needs",
+                index.snapshot.nodes[*node].id
             ),
         }
     }
@@ -94,13 +104,12 @@ pub fn try_place(
         return Err(Rejection::NodeCap { node: source });
     }
     let mut target = index.select_target(vm).map_err(Rejection::NoTarget)?;
-    // Concurrent migrations share NICs: estimate with the share this one gets when
-    // its source or target runs as many migrations as the per-node cap allows, so the
-    // plan's timeouts hold under the concurrency the planner itself permits.
-    target.path_bandwidth_mbps /= p.planner.max_migrations_per_node.max(1) as f64;
-    if let Some(cap) = p.migration.max_bandwidth_mbps {
-        target.path_bandwidth_mbps = target.path_bandwidth_mbps.min(cap);
-    }
+    // Concurrent migrations share NICs: estimate with the share this one gets next to
+    // the migrations already at its busier end (in flight and planned), so that a VM
+    // on an idle link is not refused for a contention that is not there, and one on a
+    // busy link gets timeouts that allow for it.
+    let cap = p.migration.max_bandwidth_mbps;
+    target.path_bandwidth_mbps = index.expected_share_mbps(source, target.node, cap);
     let v = &index.snapshot.vms[vm];
     let est = estimate(
         v.memory_mib as f64,
@@ -108,16 +117,120 @@ pub fn try_place(
         mbps_to_mib_s(target.path_bandwidth_mbps),
         params,
     );
-    if !est.converges || est.downtime_s * 1000.0 > p.migration.max_estimated_downtime_ms as f64 {
+    let max_downtime_s = p.migration.max_estimated_downtime_ms as f64 / 1000.0;
+    if !est.converges || est.downtime_s > max_downtime_s {
         return Err(Rejection::WouldNotConverge { estimate: est });
     }
-    index.reserve(vm, target.node);
+    // And it must not squeeze the others: a migration whose plan is out keeps what
+    // its plan needs; one planned this round must still converge (its estimate and
+    // timeouts follow the round's final sharing).
+    let plus = Some((source, target.node));
+    for s in index.shares_near(source, target.node) {
+        let share = index.share_mbps(s, plus);
+        let fits = match s.open_vm {
+            None => share >= s.min_mbps * (1.0 - 1e-9),
+            Some(other) => {
+                let o = &index.snapshot.vms[other];
+                let e = estimate(
+                    o.memory_mib as f64,
+                    o.dirty_rate_mib_s,
+                    mbps_to_mib_s(share),
+                    params,
+                );
+                e.converges && e.downtime_s <= max_downtime_s
+            }
+        };
+        if !fits {
+            let node = if s.source == source || s.source == target.node {
+                s.source
+            } else {
+                s.target
+            };
+            return Err(Rejection::SharedBandwidth { node });
+        }
+    }
+    index.reserve_with_share(vm, target.node, cap);
     Ok(PlannedMigration {
         vm,
         source,
         target,
         estimate: est,
     })
+}
+
+/// End of a round: every migration planned in it is estimated at the share it gets
+/// next to all the others (so its plan's timeouts allow for the sharing), and from
+/// then on held to what that plan needs.
+fn settle_round(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    params: &PreCopyParams,
+    out: &mut [Outcome],
+) {
+    let max_downtime_s = p.migration.max_estimated_downtime_ms as f64 / 1000.0;
+    let finals: Vec<(usize, f64)> = index
+        .open_shares()
+        .map(|s| (s.open_vm.unwrap_or(0), index.share_mbps(s, None)))
+        .collect();
+    let mut needs = Vec::with_capacity(finals.len());
+    for &(vm, share) in &finals {
+        let v = &index.snapshot.vms[vm];
+        let est = estimate(
+            v.memory_mib as f64,
+            v.dirty_rate_mib_s,
+            mbps_to_mib_s(share),
+            params,
+        );
+        let min = tolerable_mbps(
+            v.memory_mib as f64,
+            v.dirty_rate_mib_s,
+            timeout_for(est.precopy_time_s, &p.migration) as f64,
+            (timeout_for(est.downtime_s, &p.migration) as f64).min(max_downtime_s),
+            params,
+            share,
+        );
+        needs.push(min);
+        if let Some((_, Ok(m))) = out.iter_mut().find(|(x, r)| *x == vm && r.is_ok()) {
+            m.target.path_bandwidth_mbps = share;
+            m.estimate = est;
+        }
+    }
+    for (s, min) in index.open_shares_mut().zip(needs) {
+        s.min_mbps = min;
+        s.open_vm = None;
+    }
+}
+
+/// The least bandwidth at which a migration of `memory_mib` dirtying
+/// `dirty_rate_mib_s` still converges and finishes pre-copy within `precopy_timeout_s`
+/// and stop-and-copy within `stop_copy_s`: what its plan needs of its path, found by
+/// bisection below `planned_mbps` (the rate it was planned at; returned when even that
+/// does not hold).
+pub fn tolerable_mbps(
+    memory_mib: f64,
+    dirty_rate_mib_s: f64,
+    precopy_timeout_s: f64,
+    stop_copy_s: f64,
+    params: &PreCopyParams,
+    planned_mbps: f64,
+) -> f64 {
+    let holds = |mbps: f64| {
+        let e = estimate(memory_mib, dirty_rate_mib_s, mbps_to_mib_s(mbps), params);
+        e.converges && e.precopy_time_s <= precopy_timeout_s && e.downtime_s <= stop_copy_s
+    };
+    if planned_mbps.is_nan() || planned_mbps <= 0.0 || !holds(planned_mbps) {
+        return planned_mbps.max(0.0);
+    }
+    let (mut lo, mut hi) = (0.0, planned_mbps);
+    for _ in 0..16 {
+        let mid = 0.5 * (lo + hi);
+        if holds(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 /// Plan one round over `candidates` (VM indices whose MIGRATE rule fired). Returns one
@@ -205,6 +318,7 @@ pub fn plan_round(
             }
         }
     }
+    settle_round(index, p, &params, &mut out);
     out
 }
 
@@ -284,6 +398,7 @@ mod tests {
             vm_id: "x".into(),
             source_node_id: "t1".into(),
             target_node_id: "t2".into(),
+            min_share_mbps: None,
         });
         let mut p = policy(VmSelection::PerVmRule);
         p.planner.max_migrations_cluster = 2;
@@ -332,6 +447,113 @@ mod tests {
         assert!(matches!(out[0].1, Err(Rejection::WouldNotConverge { .. })));
         // Nothing was reserved for it.
         assert_eq!(idx.cluster_migrations(), 0);
+    }
+
+    /// A source and two targets on 1 Gbit/s NICs; VMs of 1 GiB on the source.
+    fn gigabit(dirty_mib_s: f64, vms: usize) -> ClusterSnapshot {
+        let mut n = vec![
+            node("src", 16.0, 0.95, 4096, "r1"),
+            node("t1", 16.0, 0.1, 16384, "r1"),
+            node("t2", 16.0, 0.1, 16384, "r1"),
+        ];
+        for x in &mut n {
+            x.bandwidth_mbps = 1000.0;
+        }
+        let vms = (0..vms)
+            .map(|i| {
+                let mut v = vm(&format!("v{i}"), "src", 1.0, 1024);
+                v.dirty_rate_mib_s = dirty_mib_s;
+                v
+            })
+            .collect();
+        ClusterSnapshot {
+            nodes: n,
+            vms,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_vm_that_converges_on_its_idle_link_is_planned_at_the_links_rate() {
+        // 1 GiB dirtying 65 MiB/s on an idle 1 Gbit/s (119 MiB/s) path converges
+        // (SimGrid: 21.5 s). Estimated at half the NIC, the old rule refused it.
+        let s = gigabit(65.0, 1);
+        let p = policy(VmSelection::PerVmRule);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0]);
+        let m = out[0].1.as_ref().expect("planned");
+        assert_eq!(m.target.path_bandwidth_mbps, 1000.0);
+        assert!(m.estimate.converges);
+        // A second one on the same NIC would get 500 Mbit/s (60 MiB/s < 65): refused,
+        // and the first keeps its full estimate.
+        let s = gigabit(65.0, 2);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1]);
+        assert!(
+            out.iter().filter(|(_, r)| r.is_ok()).count() == 1,
+            "{out:?}"
+        );
+        let refused = out.iter().find(|(_, r)| r.is_err()).unwrap();
+        assert!(
+            matches!(refused.1, Err(Rejection::WouldNotConverge { .. })),
+            "{refused:?}"
+        );
+        let kept = out.iter().find_map(|(_, r)| r.as_ref().ok()).unwrap();
+        assert_eq!(kept.target.path_bandwidth_mbps, 1000.0);
+    }
+
+    #[test]
+    fn migrations_planned_together_are_estimated_at_the_share_they_get() {
+        // Two quiet VMs leave the same NIC: both planned, both estimated (and so
+        // timed) at half of it, the first too although it was planned alone.
+        let s = gigabit(0.0, 2);
+        let mut p = policy(VmSelection::PerVmRule);
+        p.planner.max_migrations_per_node = 4;
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1]);
+        let planned: Vec<&PlannedMigration> =
+            out.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+        assert_eq!(planned.len(), 2);
+        for m in planned {
+            assert_eq!(m.target.path_bandwidth_mbps, 500.0);
+            // 1024 MiB at 59.6 MiB/s.
+            assert!((m.estimate.precopy_time_s - 1024.0 / mbps_to_mib_s(500.0)).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn a_migration_in_flight_keeps_the_rate_its_plan_needs() {
+        // In flight from src to t1, needing 600 Mbit/s: one more from src would leave
+        // it 500.
+        let mut s = gigabit(0.0, 1);
+        s.in_flight.push(crate::cluster::InFlightMigration {
+            vm_id: "x".into(),
+            source_node_id: "src".into(),
+            target_node_id: "t1".into(),
+            min_share_mbps: Some(600.0),
+        });
+        let mut p = policy(VmSelection::PerVmRule);
+        p.planner.max_migrations_per_node = 4;
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0]);
+        assert!(
+            matches!(out[0].1, Err(Rejection::SharedBandwidth { node: 0 })),
+            "{out:?}"
+        );
+        // Needing 400, it can share.
+        s.in_flight[0].min_share_mbps = Some(400.0);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0]);
+        assert_eq!(out[0].1.as_ref().unwrap().target.path_bandwidth_mbps, 500.0);
+    }
+
+    #[test]
+    fn tolerable_rate_is_what_the_timeouts_allow() {
+        // No dirtying, 1024 MiB, pre-copy timeout 20 s: at least 51.2 MiB/s.
+        let params = PreCopyParams::from(&PolicyConfig::default().migration);
+        let r = tolerable_mbps(1024.0, 0.0, 20.0, 5.0, &params, 1000.0);
+        let need = 1024.0 / 20.0;
+        assert!((mbps_to_mib_s(r) - need).abs() / need < 1e-3, "{r}");
     }
 
     #[test]

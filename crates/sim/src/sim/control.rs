@@ -185,6 +185,7 @@ impl Simulation {
                     vm_id: self.vms[mig.vm].id.clone(),
                     source_node_id: self.nodes[mig.src].id.clone(),
                     target_node_id: self.nodes[mig.dst].id.clone(),
+                    min_share_mbps: self.min_share_mbps(m),
                 }
             })
             .collect();
@@ -224,5 +225,33 @@ impl Simulation {
             })
             .collect();
         (snapshot, obs)
+    }
+
+    /// What an in-flight migration still needs of its path for its plan's pre-copy and
+    /// stop-and-copy timeouts (none once its memory has moved), so that the planner
+    /// does not squeeze it below that with new migrations on the same NICs.
+    fn min_share_mbps(&self, m: MigId) -> Option<f64> {
+        let mig = &self.migs[m];
+        if !matches!(
+            mig.phase,
+            Phase::Validation | Phase::PreCopy | Phase::StopAndCopy
+        ) {
+            return None;
+        }
+        let timeout = |a: StepAction| mig.plan.step(a).map(|s| s.timeout_seconds as f64);
+        let (pre, stop) = (
+            timeout(StepAction::MemoryPreCopy)?,
+            timeout(StepAction::StopAndCopy)?,
+        );
+        let v = &self.vms[mig.vm];
+        let max_downtime_s = self.policy.migration.max_estimated_downtime_ms as f64 / 1000.0;
+        Some(scalelab_engine::planner::tolerable_mbps(
+            v.memory_mib as f64,
+            v.dirty_rate_mib_s(),
+            pre,
+            stop.min(max_downtime_s),
+            &self.params,
+            self.path_capacity_mbps(mig.src, mig.dst),
+        ))
     }
 }
