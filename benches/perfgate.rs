@@ -139,7 +139,11 @@ fn run_case(name: &str) {
             p.planner.max_migrations_cluster = 1_000_000;
             p.planner.max_migrations_per_node = 1_000;
             let candidates: Vec<usize> = (0..2000).collect();
-            black_box(measured_planner_round(&snap, &p, &candidates));
+            let planned = black_box(measured_planner_round(&snap, &p, &candidates));
+            eprintln!(
+                "planner_round: {planned} of {} candidates planned",
+                candidates.len()
+            );
         }
         "event_loop" => {
             black_box(measured_event_loop(2_000, 200_000));

@@ -263,7 +263,7 @@ pub struct ClusterIndex<'a> {
 
 /// A migration's claim on its path: it shares it with every migration at either end
 /// (NICs are the usual bottleneck), and its plan holds down to `min_mbps`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Share {
     pub source: usize,
     pub target: usize,
@@ -276,7 +276,54 @@ pub struct Share {
     /// yet, so its estimate follows the round's final sharing. `None`: in flight or
     /// decided earlier, held to `min_mbps`.
     pub open_vm: Option<usize>,
-    pub min_mbps: f64,
+    /// What its plan needs, once asked ([`Need::mbps`]): most shares are never asked,
+    /// and the answer costs a search over the pre-copy model.
+    pub need: Need,
+}
+
+/// The least rate a decided migration's plan holds at: known (in flight, from the
+/// simulator) or to be found from its plan's timeouts when first needed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Need {
+    Known(f64),
+    Plan {
+        memory_mib: f64,
+        dirty_rate_mib_s: f64,
+        precopy_timeout_s: f64,
+        stop_copy_s: f64,
+        planned_mbps: f64,
+        found: std::cell::Cell<Option<f64>>,
+    },
+}
+
+impl Need {
+    pub fn mbps(&self, params: &crate::precopy::PreCopyParams) -> f64 {
+        match self {
+            Self::Known(m) => *m,
+            Self::Plan {
+                memory_mib,
+                dirty_rate_mib_s,
+                precopy_timeout_s,
+                stop_copy_s,
+                planned_mbps,
+                found,
+            } => {
+                if let Some(m) = found.get() {
+                    return m;
+                }
+                let m = crate::planner::tolerable_mbps(
+                    *memory_mib,
+                    *dirty_rate_mib_s,
+                    *precopy_timeout_s,
+                    *stop_copy_s,
+                    params,
+                    *planned_mbps,
+                );
+                found.set(Some(m));
+                m
+            }
+        }
+    }
 }
 
 impl<'a> ClusterIndex<'a> {
@@ -383,7 +430,7 @@ impl<'a> ClusterIndex<'a> {
                         link: index.link_of(a, b),
                         cap_mbps: None,
                         open_vm: None,
-                        min_mbps: min,
+                        need: Need::Known(min),
                     });
                 }
             }
@@ -664,7 +711,7 @@ impl<'a> ClusterIndex<'a> {
             link,
             cap_mbps,
             open_vm: Some(vm),
-            min_mbps: 0.0,
+            need: Need::Known(0.0),
         });
     }
 

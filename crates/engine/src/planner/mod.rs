@@ -11,7 +11,7 @@ pub mod build;
 
 use std::collections::BTreeMap;
 
-use crate::cluster::{ClusterIndex, NoTarget, Target};
+use crate::cluster::{ClusterIndex, Need, NoTarget, Target};
 use crate::policy::{PolicyConfig, VmSelection};
 use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
 
@@ -128,7 +128,7 @@ pub fn try_place(
     for s in index.shares_near(source, target.node) {
         let share = index.share_mbps(s, plus);
         let fits = match s.open_vm {
-            None => share >= s.min_mbps * (1.0 - 1e-9),
+            None => share >= s.need.mbps(params) * (1.0 - 1e-9),
             Some(other) => {
                 let o = &index.snapshot.vms[other];
                 let e = estimate(
@@ -173,30 +173,46 @@ fn settle_round(
         .map(|s| (s.open_vm.unwrap_or(0), index.share_mbps(s, None)))
         .collect();
     let mut needs = Vec::with_capacity(finals.len());
+    let at: std::collections::HashMap<usize, usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| r.is_ok())
+        .map(|(i, (vm, _))| (*vm, i))
+        .collect();
     for &(vm, share) in &finals {
         let v = &index.snapshot.vms[vm];
-        let est = estimate(
-            v.memory_mib as f64,
-            v.dirty_rate_mib_s,
-            mbps_to_mib_s(share),
-            params,
-        );
-        let min = tolerable_mbps(
-            v.memory_mib as f64,
-            v.dirty_rate_mib_s,
-            timeout_for(est.precopy_time_s, &p.migration) as f64,
-            (timeout_for(est.downtime_s, &p.migration) as f64).min(max_downtime_s),
-            params,
-            share,
-        );
-        needs.push(min);
-        if let Some((_, Ok(m))) = out.iter_mut().find(|(x, r)| *x == vm && r.is_ok()) {
-            m.target.path_bandwidth_mbps = share;
-            m.estimate = est;
-        }
+        let planned = at.get(&vm).and_then(|&i| out[i].1.as_mut().ok());
+        let est = match planned {
+            // Nobody joined it: the estimate it was planned with stands.
+            Some(m) if m.target.path_bandwidth_mbps == share => m.estimate,
+            Some(m) => {
+                m.target.path_bandwidth_mbps = share;
+                m.estimate = estimate(
+                    v.memory_mib as f64,
+                    v.dirty_rate_mib_s,
+                    mbps_to_mib_s(share),
+                    params,
+                );
+                m.estimate
+            }
+            None => estimate(
+                v.memory_mib as f64,
+                v.dirty_rate_mib_s,
+                mbps_to_mib_s(share),
+                params,
+            ),
+        };
+        needs.push(Need::Plan {
+            memory_mib: v.memory_mib as f64,
+            dirty_rate_mib_s: v.dirty_rate_mib_s,
+            precopy_timeout_s: timeout_for(est.precopy_time_s, &p.migration) as f64,
+            stop_copy_s: (timeout_for(est.downtime_s, &p.migration) as f64).min(max_downtime_s),
+            planned_mbps: share,
+            found: std::cell::Cell::new(None),
+        });
     }
-    for (s, min) in index.open_shares_mut().zip(needs) {
-        s.min_mbps = min;
+    for (s, need) in index.open_shares_mut().zip(needs) {
+        s.need = need;
         s.open_vm = None;
     }
 }
