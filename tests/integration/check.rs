@@ -71,7 +71,7 @@ fn a_deliberate_regression_fails_the_gate_with_reports() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 2 * 6);
+    assert_eq!(cases.len(), 2 * 11);
     let failed: Vec<_> = cases
         .iter()
         .filter(|c| c.children().any(|k| k.has_tag_name("failure")))
@@ -87,7 +87,7 @@ fn a_deliberate_regression_fails_the_gate_with_reports() {
         .find(|n| n.has_tag_name("testsuite"))
         .unwrap();
     assert_eq!(suite_node.attribute("failures"), Some("1"));
-    assert_eq!(suite_node.attribute("tests"), Some("12"));
+    assert_eq!(suite_node.attribute("tests"), Some("22"));
 
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("❌ 1 regression(s)"));

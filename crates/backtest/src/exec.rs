@@ -60,7 +60,28 @@ pub fn metrics_map(m: &RunMetrics) -> BTreeMap<String, Option<f64>> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain(estimate_metrics(m))
     .collect()
+}
+
+/// Expected against actual for each estimate besides utilization, as `NAME_mae` and
+/// `NAME_bias` (listed in [`crate::spec::METRICS`]).
+fn estimate_metrics(m: &RunMetrics) -> impl Iterator<Item = (String, Option<f64>)> + '_ {
+    let e = &m.estimate_errors;
+    [
+        ("downtime_error_ms", e.downtime_ms),
+        ("completion_error_s", e.completion_s),
+        ("data_sent_error_mib", e.data_sent_mib),
+        ("precopy_rounds_error", e.precopy_rounds),
+        ("source_utilization_error", e.source_utilization),
+    ]
+    .into_iter()
+    .flat_map(|(k, s)| {
+        [
+            (format!("{k}_mae"), s.map(|s| s.mae)),
+            (format!("{k}_bias"), s.map(|s| s.bias)),
+        ]
+    })
 }
 
 pub fn run_key(config: &Config, scenario_hash: &str, seed: u64) -> String {

@@ -39,7 +39,7 @@ use scalelab_engine::input::{InputError, ensure, from_toml_str};
 use scalelab_sim::rng::{Pcg32, derive};
 
 /// Metrics a run reports, by the names objectives, constraints and columns use.
-pub const METRICS: [&str; 10] = [
+pub const METRICS: [&str; 20] = [
     "overload_time_frac",
     "migrations",
     "rollback_rate",
@@ -50,6 +50,18 @@ pub const METRICS: [&str; 10] = [
     "pdm",
     "unmet_demand_core_s",
     "energy_kwh",
+    // Expected against actual for the plan's other estimates (completed migrations;
+    // the source's utilization wherever it was measured).
+    "downtime_error_ms_mae",
+    "downtime_error_ms_bias",
+    "completion_error_s_mae",
+    "completion_error_s_bias",
+    "data_sent_error_mib_mae",
+    "data_sent_error_mib_bias",
+    "precopy_rounds_error_mae",
+    "precopy_rounds_error_bias",
+    "source_utilization_error_mae",
+    "source_utilization_error_bias",
 ];
 
 /// Default objective weights (lower objective is better). On this scale 1 % of time

@@ -21,13 +21,19 @@ use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 use crate::files::{read, write_atomic_with};
 
 /// The metrics a suite guards. All are "lower is better".
-pub const METRICS: [&str; 6] = [
+pub const METRICS: [&str; 11] = [
     "overload_time_frac",
     "migrations",
     "rollback_rate",
     "total_downtime_ms",
     "data_loss_events",
     "expected_vs_actual_mae",
+    // How far each of the plan's other estimates is from what happened.
+    "downtime_error_ms_mae",
+    "completion_error_s_mae",
+    "data_sent_error_mib_mae",
+    "precopy_rounds_error_mae",
+    "source_utilization_error_mae",
 ];
 
 /// One of [`METRICS`] of a run, by name (the same mapping sweeps use).
@@ -64,6 +70,11 @@ fn default_tolerances() -> BTreeMap<String, Tolerance> {
         ("total_downtime_ms", 100.0, 0.10),
         ("data_loss_events", 0.0, 0.0),
         ("expected_vs_actual_mae", 0.01, 0.0),
+        ("downtime_error_ms_mae", 100.0, 0.10),
+        ("completion_error_s_mae", 5.0, 0.10),
+        ("data_sent_error_mib_mae", 100.0, 0.10),
+        ("precopy_rounds_error_mae", 1.0, 0.10),
+        ("source_utilization_error_mae", 0.01, 0.0),
     ]
     .into_iter()
     .map(|(k, abs, rel)| (k.to_string(), Tolerance { abs, rel }))

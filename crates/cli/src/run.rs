@@ -121,6 +121,17 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
         }
         _ => s += "expected vs actual utilization after migration: nothing measured\n",
     }
+    let est: Vec<String> = m
+        .estimate_errors
+        .named()
+        .iter()
+        .filter_map(|(name, st)| {
+            st.map(|st| format!("{name} MAE {:.3} bias {:+.3} ({})", st.mae, st.bias, st.n))
+        })
+        .collect();
+    if !est.is_empty() {
+        s += &format!("expected vs actual, other estimates: {}\n", est.join("; "));
+    }
     s += &format!(
         "SLA: overload time {}, PDM {}, SLAV {:.6}, unmet demand {:.1} core-s\n",
         pct(m.overload_time_frac),

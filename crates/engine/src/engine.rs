@@ -13,6 +13,13 @@ use crate::rules::{
 };
 use crate::triage::{Triage, VmView, host_check, is_candidate, triage};
 
+/// A decision and, for MIGRATE, the pre-copy estimate its plan was built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decided {
+    pub decision: ScalingDecision,
+    pub estimate: Option<crate::precopy::PreCopyEstimate>,
+}
+
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
 pub type DecisionTuple = (
     ScalingAction,
@@ -253,6 +260,21 @@ impl Engine {
         snapshot: Option<&ClusterSnapshot>,
         vms: &[VmObservation],
     ) -> Vec<ScalingDecision> {
+        self.decide_planned(timestamp_ms, snapshot, vms)
+            .into_iter()
+            .map(|d| d.decision)
+            .collect()
+    }
+
+    /// [`Self::decide`], with the pre-copy estimate behind each MIGRATE decision's plan
+    /// (the seed's plan states only its downtime and completion time; an executor
+    /// measuring expected against actual also wants the data and rounds it expects).
+    pub fn decide_planned(
+        &self,
+        timestamp_ms: i64,
+        snapshot: Option<&ClusterSnapshot>,
+        vms: &[VmObservation],
+    ) -> Vec<Decided> {
         let p = &self.policy;
         let mut index = snapshot.map(|s| ClusterIndex::new(s, &p.planner));
         let vm_idx: Vec<Option<usize>> = vms
@@ -304,6 +326,7 @@ impl Engine {
                     cooling_down: false,
                 };
                 let own = (r.stats.current, self.confidence(r.forecast.as_ref()));
+                let mut estimate = None;
                 let (tuple, (current, confidence)) =
                     match (triage(p, host.map(|(_, c)| *c), &view), host) {
                         (Triage::Candidate, Some((h, _))) => {
@@ -316,6 +339,7 @@ impl Engine {
                                 }
                                 (Some(i), Some(x)) => match outcomes.remove(i) {
                                     Some(Ok(m)) => {
+                                        estimate = Some(m.estimate);
                                         Ok(self.migrate_tuple(x, &m, h.stats, h.forecast.as_ref()))
                                     }
                                     Some(Err(rej)) => Err(rej.describe(x, p)),
@@ -356,17 +380,21 @@ impl Engine {
                         }
                     };
                 let (action, target_value, reasoning, target_node_id, migration_plan) = tuple;
-                decisions.push(ScalingDecision {
-                    vm_id: o.vm_id.clone(),
-                    resource_type: r.resource_type,
-                    action,
-                    current_value: current,
-                    target_value,
-                    confidence,
-                    reasoning,
-                    timestamp_ms,
-                    target_node_id,
-                    migration_plan,
+                let estimate = estimate.filter(|_| action == ScalingAction::Migrate);
+                decisions.push(Decided {
+                    decision: ScalingDecision {
+                        vm_id: o.vm_id.clone(),
+                        resource_type: r.resource_type,
+                        action,
+                        current_value: current,
+                        target_value,
+                        confidence,
+                        reasoning,
+                        timestamp_ms,
+                        target_node_id,
+                        migration_plan,
+                    },
+                    estimate,
                 });
             }
         }

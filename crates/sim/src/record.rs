@@ -312,6 +312,109 @@ pub struct MigrationRecord {
     /// the policy has it off or the guest never outran pre-copy).
     #[serde(default)]
     pub max_throttle_pct: f64,
+    /// What the plan's estimates said, to set against what happened (`downtime_ms`,
+    /// `ended_ms - started_ms`, `data_sent_mib`, `precopy_rounds`, `source_after`);
+    /// absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expected>,
+}
+
+/// A migration's estimates: the pre-copy model's (the one its plan was built from) and
+/// the source's utilization with the VM gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expected {
+    pub downtime_ms: f64,
+    /// Start to end of all five steps.
+    pub completion_s: f64,
+    pub data_sent_mib: f64,
+    pub precopy_rounds: u32,
+    pub source_utilization: f64,
+}
+
+/// One estimate across a run's migrations: mean |actual - expected| and mean
+/// (actual - expected) (positive = it took longer, sent more, left the source busier).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct ErrorStat {
+    pub mae: f64,
+    pub bias: f64,
+    pub n: u32,
+}
+
+impl ErrorStat {
+    pub fn of(errors: impl IntoIterator<Item = f64>) -> Option<Self> {
+        let (mut sum, mut abs, mut n) = (0.0, 0.0, 0u32);
+        for e in errors {
+            sum += e;
+            abs += e.abs();
+            n += 1;
+        }
+        (n > 0).then(|| Self {
+            mae: abs / n as f64,
+            bias: sum / n as f64,
+            n,
+        })
+    }
+}
+
+/// Expected against actual for every estimate a plan makes, over the migrations where
+/// both are known: downtime, completion time, data sent and rounds of the migrations
+/// that completed, the source's utilization after wherever it was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct EstimateErrors {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<ErrorStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_s: Option<ErrorStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_sent_mib: Option<ErrorStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precopy_rounds: Option<ErrorStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_utilization: Option<ErrorStat>,
+}
+
+impl EstimateErrors {
+    pub fn of(migrations: &[MigrationRecord]) -> Self {
+        let done = || {
+            migrations.iter().filter_map(|m| {
+                let e = m.expected.as_ref()?;
+                let end = m.ended_ms?;
+                (m.outcome == Some(Outcome::Completed)).then_some((m, e, end))
+            })
+        };
+        Self {
+            downtime_ms: ErrorStat::of(
+                done().map(|(m, e, _)| m.downtime_ms as f64 - e.downtime_ms),
+            ),
+            completion_s: ErrorStat::of(
+                done().map(|(m, e, end)| (end - m.started_ms) as f64 / 1000.0 - e.completion_s),
+            ),
+            data_sent_mib: ErrorStat::of(done().map(|(m, e, _)| m.data_sent_mib - e.data_sent_mib)),
+            precopy_rounds: ErrorStat::of(
+                done().map(|(m, e, _)| m.precopy_rounds as f64 - e.precopy_rounds as f64),
+            ),
+            source_utilization: ErrorStat::of(
+                migrations.iter().filter_map(|m| {
+                    Some(m.source_after? - m.expected.as_ref()?.source_utilization)
+                }),
+            ),
+        }
+    }
+
+    /// (name, stat) in a stable order, for tables and metric maps.
+    pub fn named(&self) -> [(&'static str, Option<ErrorStat>); 5] {
+        [
+            ("downtime_ms", self.downtime_ms),
+            ("completion_s", self.completion_s),
+            ("data_sent_mib", self.data_sent_mib),
+            ("precopy_rounds", self.precopy_rounds),
+            ("source_utilization", self.source_utilization),
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.named().iter().all(|(_, s)| s.is_none())
+    }
 }
 
 impl MigrationRecord {
@@ -481,8 +584,26 @@ pub struct RunMetrics {
     /// VMs that found no host when they arrived.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub refused_arrivals: u32,
+    /// Expected against actual for the plan's other estimates (the target's
+    /// utilization is `expected_vs_actual_*`).
+    #[serde(default, skip_serializing_if = "EstimateErrors::is_empty")]
+    pub estimate_errors: EstimateErrors,
 }
 
 fn is_zero_u32(v: &u32) -> bool {
     *v == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stats_are_mean_absolute_and_mean_signed() {
+        let s = ErrorStat::of([1.0, -3.0, 0.5]).unwrap();
+        assert_eq!(s.n, 3);
+        assert!((s.mae - 4.5 / 3.0).abs() < 1e-12);
+        assert!((s.bias - (-1.5 / 3.0)).abs() < 1e-12);
+        assert!(ErrorStat::of([]).is_none());
+    }
 }

@@ -605,3 +605,33 @@ fn same_scenario_and_seed_give_byte_identical_records() {
         assert_ne!(a, c, "{name}: the seed changes nothing");
     }
 }
+
+#[test]
+fn every_estimate_of_the_plan_is_set_against_what_happened() {
+    // The lone migration runs at the NIC rate it was planned at, so the pre-copy
+    // model's estimate is what the executor does: the same rounds, data within the
+    // rounding of page counts, downtime within the resume time.
+    let r = run_checked(&one_migration(""), None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::Completed));
+    let e = m.expected.as_ref().expect("the plan's estimates are kept");
+    let params = PreCopyParams::from(&MigrationConfig::default());
+    let est = estimate(8192.0, 40.0, mbps_to_mib_s(1000.0), &params);
+    assert_eq!(e.precopy_rounds, est.precopy_rounds);
+    assert!((e.data_sent_mib - est.data_sent_mib).abs() < 1e-9);
+    assert_eq!(e.precopy_rounds, m.precopy_rounds);
+    assert!((m.data_sent_mib - e.data_sent_mib).abs() < 1.0, "{m:?}");
+    // The source's utilization with the VM gone: (8 + 4.8 - 8) / 16 = 0.3.
+    assert!((e.source_utilization - 0.3).abs() < 1e-9, "{e:?}");
+    // The run's metrics are these differences.
+    let s = r.metrics.estimate_errors;
+    let rounds = s.precopy_rounds.expect("measured");
+    assert_eq!((rounds.n, rounds.mae), (1, 0.0));
+    let data = s.data_sent_mib.unwrap();
+    assert!((data.bias - (m.data_sent_mib - e.data_sent_mib)).abs() < 1e-12);
+    let took_s = (m.ended_ms.unwrap() - m.started_ms) as f64 / 1000.0;
+    let completion = s.completion_s.unwrap();
+    assert!((completion.bias - (took_s - e.completion_s)).abs() < 1e-9);
+    let src = s.source_utilization.unwrap();
+    assert!((src.bias - (m.source_after.unwrap() - e.source_utilization)).abs() < 1e-12);
+}

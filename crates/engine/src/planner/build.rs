@@ -33,6 +33,12 @@ pub struct PlanInputs<'a> {
     pub estimate: PreCopyEstimate,
 }
 
+/// The whole migration as a plan expects it: validation, pre-copy and stop-and-copy as
+/// estimated, verification and cleanup.
+pub fn expected_completion_s(est: &PreCopyEstimate) -> f64 {
+    VALIDATION_EXPECTED_S + est.total_time_s + VERIFICATION_EXPECTED_S + CLEANUP_EXPECTED_S
+}
+
 /// A data-moving step's timeout: the estimate times the safety factor, at least the
 /// minimum step timeout.
 pub fn timeout_for(expected_s: f64, cfg: &MigrationConfig) -> u64 {
@@ -105,8 +111,7 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
             timeout_seconds: cfg.cleanup_timeout_s,
         },
     ];
-    let completion_s =
-        VALIDATION_EXPECTED_S + est.total_time_s + VERIFICATION_EXPECTED_S + CLEANUP_EXPECTED_S;
+    let completion_s = expected_completion_s(est);
     let total_timeout: u64 = steps.iter().map(|s| s.timeout_seconds).sum();
     let success_deadline_s = if completion_s.is_finite() {
         (((completion_s * 1.25) / 60.0).ceil().max(1.0) as u64) * 60

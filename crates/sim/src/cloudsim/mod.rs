@@ -539,6 +539,15 @@ impl Dc {
                 source_before: source_util,
                 source_after: None,
                 max_throttle_pct: 0.0,
+                // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
+                expected: Some(crate::record::Expected {
+                    downtime_ms: 0.0,
+                    completion_s: delay,
+                    data_sent_mib: self.c.vms[v].ram_mib as f64,
+                    precopy_rounds: 0,
+                    source_utilization: source_util
+                        - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
+                }),
             },
         });
     }
@@ -624,6 +633,8 @@ impl Dc {
         let energy_kwh = self.energy_ws / 3.6e6;
         m.energy_kwh = Some(energy_kwh);
         m.esv = Some(energy_kwh * m.slav);
+        let records: Vec<MigrationRecord> = self.migs.iter().map(|x| x.rec.clone()).collect();
+        m.estimate_errors = crate::record::EstimateErrors::of(&records);
         m.active_host_s = Some(active_s);
         m.vm_departures = self.departures;
         m.refused_arrivals = self.refused;

@@ -112,9 +112,9 @@ impl Simulation {
                     }
                 }
                 let Some((post, dst)) = best else { continue };
-                let decision = self.baseline_decision(b, vm, src, dst, projected, post, now);
+                let (decision, est) = self.baseline_decision(b, vm, src, dst, projected, post, now);
                 self.decision_counts[action_index(Act::Migrate)] += 1;
-                self.start_migration(vm, decision, now);
+                self.start_migration(vm, decision, Some(est), now);
                 projected -= demand / cores;
                 removed += demand / cores;
                 if b == Baseline::Watcher {
@@ -137,7 +137,7 @@ impl Simulation {
         current: f64,
         post: f64,
         now: TimeMs,
-    ) -> ScalingDecision {
+    ) -> (ScalingDecision, PreCopyEstimate) {
         use scalelab_engine::planner::{PlanInputs, build_plan};
         let v = &self.vms[vm];
         let bw = self.path_capacity_mbps(src, dst);
@@ -170,7 +170,7 @@ impl Simulation {
             },
             &p.migration,
         );
-        ScalingDecision {
+        let decision = ScalingDecision {
             vm_id: v.id.clone(),
             resource_type: ResourceType::Cpu,
             action: Act::Migrate,
@@ -188,6 +188,7 @@ impl Simulation {
             timestamp_ms: now as i64,
             target_node_id: Some(self.nodes[dst].id.clone()),
             migration_plan: Some(plan),
-        }
+        };
+        (decision, est)
     }
 }

@@ -61,9 +61,12 @@ impl Simulation {
         // The engine's decisions for the candidates (MIGRATE or its fallback) first.
         if !candidates.is_empty() {
             let (snapshot, obs) = self.snapshot_for(&candidates);
-            let ds = self.engine.decide(now as i64, Some(&snapshot), &obs);
+            let ds = self
+                .engine
+                .decide_planned(now as i64, Some(&snapshot), &obs);
             self.snapshot_nodes = snapshot.nodes;
-            for (d, &vm) in ds.into_iter().zip(&candidates) {
+            for (planned, &vm) in ds.into_iter().zip(&candidates) {
+                let (d, estimate) = (planned.decision, planned.estimate);
                 self.decision_counts[action_index(d.action)] += 1;
                 // An earlier decision of this round may have changed the VM (a scale
                 // in of its group removed it): act only on VMs still as decided on.
@@ -77,7 +80,7 @@ impl Simulation {
                     continue;
                 }
                 if d.action == Act::Migrate {
-                    self.start_migration(vm, d, now);
+                    self.start_migration(vm, d, estimate, now);
                 } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
                     let req = ScaleRequest {
                         action: d.action,

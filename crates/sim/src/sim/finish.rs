@@ -78,6 +78,7 @@ impl Simulation {
             metrics.expected_vs_actual_mae = Some(errors.iter().map(|e| e.abs()).sum::<f64>() / n);
             metrics.expected_vs_actual_bias = Some(errors.iter().sum::<f64>() / n);
         }
+        metrics.estimate_errors = crate::record::EstimateErrors::of(&self.records);
         metrics.overload_time_frac = if self.active_ms > 0.0 {
             self.overload_ms / self.active_ms
         } else {

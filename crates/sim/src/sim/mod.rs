@@ -59,7 +59,7 @@ use scalelab_engine::plan::{
 use scalelab_engine::planner::{
     CLEANUP_EXPECTED_S, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S,
 };
-use scalelab_engine::precopy::{PreCopyParams, Throttle, mbps_to_mib_s};
+use scalelab_engine::precopy::{PreCopyEstimate, PreCopyParams, Throttle, mbps_to_mib_s};
 use scalelab_engine::rules::{ForecastSummary, MigrationCheck, UtilStats};
 use scalelab_engine::triage::{Triage, VmView, host_check, triage};
 use scalelab_engine::{PolicyConfig, ScalingAction as Act};

@@ -78,6 +78,7 @@ fn a_second_outcome_is_a_violation() {
         downtime_ms: 0,
         switchover_ms: None,
         criteria: vec![],
+        expected: None,
         expected_utilization: 0.5,
         actual_utilization: None,
         source_before: 0.8,
@@ -164,7 +165,7 @@ fn the_plans_overall_timeout_is_enforced_with_its_parameter() {
         target_node_id: Some("n-1".into()),
         migration_plan: Some(plan),
     };
-    s.start_migration(0, decision, 0);
+    s.start_migration(0, decision, None, 0);
     let r = s.run(&mut |_, _| {});
     let m = &r.migrations[0];
     assert_eq!(m.outcome, Some(Outcome::RolledBack));

@@ -33,11 +33,36 @@ pub fn render_migration_detail(model: &Model, f: &mut Frame, area: Rect) {
             m.source_after.map_or("-".into(), |a| format!("{a:.3}")),
         )),
         Line::from(""),
-        Line::from(Span::styled(
-            "steps (timeout vs actual):",
-            Style::new().add_modifier(Modifier::BOLD),
-        )),
     ];
+    if let Some(e) = &m.expected {
+        // Expected | actual for every estimate the plan made.
+        let took = m.ended_ms.map_or("-".into(), |end| {
+            format!("{:.1} s", (end - m.started_ms) as f64 / 1000.0)
+        });
+        lines.push(Line::from(Span::styled(
+            "estimates (expected -> actual):",
+            Style::new().add_modifier(Modifier::BOLD),
+        )));
+        lines.push(Line::from(format!(
+            "  downtime {:.0} -> {} ms   completion {:.1} s -> {}   data {:.0} -> {:.0} MiB   \
+             rounds {} -> {}   source after {:.3} -> {}",
+            e.downtime_ms,
+            m.downtime_ms,
+            e.completion_s,
+            took,
+            e.data_sent_mib,
+            m.data_sent_mib,
+            e.precopy_rounds,
+            m.precopy_rounds,
+            e.source_utilization,
+            m.source_after.map_or("-".into(), |a| format!("{a:.3}")),
+        )));
+        lines.push(Line::from(""));
+    }
+    lines.extend([Line::from(Span::styled(
+        "steps (timeout vs actual):",
+        Style::new().add_modifier(Modifier::BOLD),
+    ))]);
     for s in &m.steps {
         let dur = s
             .end_ms

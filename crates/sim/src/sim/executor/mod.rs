@@ -130,7 +130,15 @@ impl MigRt {
 }
 
 impl Simulation {
-    pub(super) fn start_migration(&mut self, vm: usize, decision: ScalingDecision, now: TimeMs) {
+    /// Carry out a MIGRATE decision; `estimate`: the pre-copy estimate its plan was
+    /// built from, kept for expected against actual.
+    pub(super) fn start_migration(
+        &mut self,
+        vm: usize,
+        decision: ScalingDecision,
+        estimate: Option<PreCopyEstimate>,
+        now: TimeMs,
+    ) {
         let (Some(plan), Some(target)) = (
             decision.migration_plan.clone(),
             decision.target_node_id.clone(),
@@ -153,6 +161,7 @@ impl Simulation {
             return;
         };
         let id = MigId::from_ix(self.migs.len());
+        let source_util = self.nodes[src].util();
         let v = &self.vms[vm];
         let demand = v.demand_cores.min(v.vcpus as f64);
         let mem = v.memory_mib;
@@ -205,6 +214,13 @@ impl Simulation {
             actual_utilization: None,
             source_after: None,
             max_throttle_pct: 0.0,
+            expected: estimate.map(|e| crate::record::Expected {
+                downtime_ms: e.downtime_s * 1000.0,
+                completion_s: scalelab_engine::planner::expected_completion_s(&e),
+                data_sent_mib: e.data_sent_mib,
+                precopy_rounds: e.precopy_rounds,
+                source_utilization: source_util - demand / self.nodes[src].cores,
+            }),
         });
         self.migs.push(MigRt::new(vm, src, dst, plan, demand));
         self.active.push(id);
