@@ -153,6 +153,12 @@ pub struct MigrationConfig {
     /// estimated at the capped rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_bandwidth_mbps: Option<f64>,
+    /// Share of a migration flow's rate that carries memory: the rest is protocol
+    /// overhead (TCP/IP headers, acknowledgements, the migration stream's own framing).
+    /// 0.97 is SimGrid's default bandwidth factor (its LV08 network model, Velho &
+    /// Legrand, SIMUTools 2009, fitted to TCP transfers). Used alike by the planner's
+    /// estimates and the executor's transfers.
+    pub goodput_frac: f64,
     /// QEMU's auto-converge: throttle a guest that dirties memory faster than pre-copy
     /// sends it (see [`crate::precopy::AutoConverge`]). Off by default, as in QEMU.
     pub auto_converge: bool,
@@ -238,6 +244,7 @@ impl Default for MigrationConfig {
             max_unresponsive_ms: 5_000,
             min_connectivity_mbps: 100.0,
             max_bandwidth_mbps: None,
+            goodput_frac: 0.97,
             auto_converge: false,
             auto_converge_initial_pct: 20.0,
             auto_converge_increment_pct: 10.0,
@@ -470,6 +477,16 @@ impl MigrationConfig {
                 format!("must be a throttle step above 0 and at most 99 (percent), got {v}")
             })?;
         }
+        ensure(
+            self.goodput_frac > 0.0 && self.goodput_frac <= 1.0,
+            "goodput_frac",
+            || {
+                format!(
+                    "must be a share of the flow's rate above 0 and at most 1, got {}",
+                    self.goodput_frac
+                )
+            },
+        )?;
         if let Some(cap) = self.max_bandwidth_mbps {
             ensure(cap.is_finite() && cap > 0.0, "max_bandwidth_mbps", || {
                 format!("must be a bandwidth above 0 (Mbit/s), got {cap}")

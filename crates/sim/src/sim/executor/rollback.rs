@@ -105,7 +105,11 @@ impl Simulation {
             if let RollbackCondition::ConnectivityLost { min_bandwidth_mbps } = c {
                 let min = min_bandwidth_mbps.unwrap_or(self.policy.migration.min_connectivity_mbps);
                 let (bw, what) = match &mig.transfer {
-                    Some(t) => (t.rate_mib_s / mbps_to_mib_s(1.0), "the migration gets"),
+                    // On the wire, before the protocol's overhead.
+                    Some(t) => (
+                        t.rate_mib_s / self.params.goodput_frac / mbps_to_mib_s(1.0),
+                        "the migration gets",
+                    ),
                     None => (self.path_capacity_mbps(mig.src, mig.dst), "the path has"),
                 };
                 if bw < min {

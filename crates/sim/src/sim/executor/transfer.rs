@@ -84,7 +84,8 @@ impl Simulation {
             if let Some(old) = t.timer.take() {
                 self.q.cancel(old);
             }
-            let rate = mbps_to_mib_s(rate_mbps);
+            // What carries memory: the flow's rate less protocol overhead.
+            let rate = mbps_to_mib_s(rate_mbps) * self.params.goodput_frac;
             t.rate_mib_s = rate;
             if rate > 0.0 {
                 let ms = (t.left_mib / rate * 1000.0).ceil();
