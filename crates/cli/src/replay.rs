@@ -45,8 +45,19 @@ pub fn load_run(spec: &str, db: &Path) -> Result<RunView> {
     Ok(RunView::new(record, label))
 }
 
-fn read_record(path: &Path) -> Result<RunRecord> {
-    let text = crate::files::read(path)?;
+/// A run record file, plain or gzip-compressed (told by its first bytes, not its name).
+pub fn read_record(path: &Path) -> Result<RunRecord> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
+        s
+    } else {
+        String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", path.display()))?
+    };
     parse_record(&text, &path.display().to_string())
 }
 
@@ -80,4 +91,30 @@ pub fn compare(a: &str, b: &str, db: &Path) -> Result<()> {
     rb.label = format!("B {}", rb.label);
     ensure_terminal()?;
     scalelab_tui::run(Model::new(vec![ra, rb])).context("terminal")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_back_plain_and_gzip_compressed() {
+        let text = include_str!("../../../scenarios/hot-node-relief.toml");
+        let record = scalelab_sim::run_scenario_text(text, None, &mut |_, _| {}).unwrap();
+        let dir = std::env::temp_dir().join(format!("scalelab-gz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (plain, gz) = (dir.join("r.run.json"), dir.join("r.run.json.gz"));
+        crate::run::write_record(&record, &plain).unwrap();
+        crate::run::write_record(&record, &gz).unwrap();
+        let (a, b) = (std::fs::read(&plain).unwrap(), std::fs::read(&gz).unwrap());
+        assert_eq!(&b[..2], &[0x1f, 0x8b], "gzip magic");
+        assert!(b.len() * 2 < a.len(), "{} vs {}", b.len(), a.len());
+        assert_eq!(read_record(&plain).unwrap(), record);
+        assert_eq!(read_record(&gz).unwrap(), record);
+        // A cut-off gzip file is one clear error, not a panic.
+        std::fs::write(&gz, &b[..b.len() / 2]).unwrap();
+        let e = read_record(&gz).unwrap_err().to_string();
+        assert!(e.contains("r.run.json.gz"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
