@@ -9,3 +9,4 @@ mod store;
 mod sweep;
 mod trace;
 mod util;
+mod validate;
