@@ -125,6 +125,8 @@ pub fn random_scenario(seed: u64) -> Scenario {
             service_group: r.chance(0.3).then(|| format!("svc{g}")),
             anti_affinity_group: r.chance(0.2).then(|| format!("aa{g}")),
             mips: None,
+            arrive_s: None,
+            depart_s: None,
             nodes: Vec::new(),
             workload: workload(r),
         });

@@ -471,7 +471,9 @@ pub enum EventKind {
     /// A host with nothing to run switched off, and one switched back on for a VM.
     HostPowerOff,
     HostPowerOn,
-    /// A VM left the run (finished) or could not be placed when it arrived.
+    /// A VM arrived and was placed, left the run (finished or as scheduled), or could
+    /// not be placed when it arrived.
+    VmArrival,
     VmDeparture,
     ArrivalRefused,
 }
@@ -578,9 +580,12 @@ pub struct RunMetrics {
     /// Energy x SLAV (Beloglazov & Buyya's ESV), kWh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub esv: Option<f64>,
-    /// VMs that left during the run (CloudSim's finished VMs).
+    /// VMs that left during the run (CloudSim's finished VMs, scheduled departures).
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub vm_departures: u32,
+    /// VMs that arrived during the run and were placed.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub vm_arrivals: u32,
     /// VMs that found no host when they arrived.
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub refused_arrivals: u32,

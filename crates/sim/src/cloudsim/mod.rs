@@ -120,6 +120,9 @@ struct Dc {
     /// Migrations ended since the last update, whose hosts' utilization after is
     /// measured by the next update.
     ended: Vec<usize>,
+    /// Per VM: when it arrives (0 = from the start) and when it leaves.
+    schedule: Vec<(f64, Option<f64>)>,
+    arrivals: u32,
 }
 
 fn ms(t: f64) -> u64 {
@@ -185,6 +188,7 @@ pub fn run(
     }
     let mut vm_ids = Vec::new();
     let mut vms = Vec::new();
+    let mut schedule = Vec::new();
     for (gi, g) in sc.vms.iter().enumerate() {
         let spec = std::sync::Arc::new(g.workload.clone());
         let exact_percent = matches!(&g.workload,
@@ -230,6 +234,7 @@ pub fn run(
             data.push(0.0);
             let mips = g.mips.unwrap_or(1000.0);
             vms.push(Vm::new(mips, g.vcpus, g.memory_mib, 0.0, data));
+            schedule.push((g.arrive_s.unwrap_or(0.0), g.depart_s));
         }
     }
     let policy = policy_of(sc);
@@ -266,6 +271,8 @@ pub fn run(
         was_active: vec![false; n_hosts],
         touched: Vec::new(),
         ended: Vec::new(),
+        schedule,
+        arrivals: 0,
     };
     dc.initial_placement();
     dc.q.push(UPDATE_OFFSET_S + interval_s, Ev::Tick);
@@ -278,7 +285,8 @@ pub fn run(
             Ev::Tick => {
                 dc.tick(t);
                 progress(ms(t).min(end_ms), end_ms);
-                if dc.c.vms.iter().any(|v| !v.finished && v.host.is_some()) {
+                // Something runs or is still to arrive.
+                if dc.c.vms.iter().any(|v| !v.finished) {
                     dc.q.push(t + interval_s, Ev::Tick);
                 }
             }
@@ -292,24 +300,48 @@ impl Dc {
     /// VM by VM in index order, the policy's own placement, each VM at its full size
     /// (CloudSim's `allocateHostForVm` while the VM is being instantiated).
     fn initial_placement(&mut self) {
-        let none = vec![false; self.c.hosts.len()];
         for v in 0..self.c.vms.len() {
+            if self.schedule[v].0 == 0.0 {
+                self.place_arrival(v, 0.0);
+            }
+        }
+        for h in 0..self.c.hosts.len() {
+            self.was_active[h] = !self.c.hosts[h].vms.is_empty();
+        }
+    }
+
+    /// A VM arriving at `t`: the policy's own placement at the VM's full size, or a
+    /// refusal when no host can take it.
+    fn place_arrival(&mut self, v: usize, t: f64) {
+        let none = vec![false; self.c.hosts.len()];
+        {
             match self.policy.find_host(&mut self.c, v, &none) {
                 Some((h, _)) if self.c.vm_create(h, v) => {
                     self.c.vms[v].table_host = Some(h);
                     self.c.vms[v].instantiating = false;
                     self.placements.push(PlacementChange {
-                        t_ms: 0,
+                        t_ms: ms(t),
                         vm: v as u32,
                         node: Some(h as u32),
                     });
+                    if t > 0.0 {
+                        self.arrivals += 1;
+                        self.events.push(EventRecord {
+                            t_ms: ms(t),
+                            kind: EventKind::VmArrival,
+                            node: Some(h as u32),
+                            vm: Some(v as u32),
+                            migration: None,
+                            detail: String::new(),
+                        });
+                    }
                 }
                 _ => {
                     self.c.vms[v].instantiating = false;
                     self.c.vms[v].finished = true;
                     self.refused += 1;
                     self.events.push(EventRecord {
-                        t_ms: 0,
+                        t_ms: ms(t),
                         kind: EventKind::ArrivalRefused,
                         node: None,
                         vm: Some(v as u32),
@@ -319,8 +351,45 @@ impl Dc {
                 }
             }
         }
-        for h in 0..self.c.hosts.len() {
-            self.was_active[h] = !self.c.hosts[h].vms.is_empty();
+    }
+
+    /// A VM leaves the run: off its host, its history kept for the metrics.
+    fn depart(&mut self, v: usize, t: f64, detail: &str) {
+        let home = self.c.vms[v].table_host.take();
+        if let Some(h) = home {
+            self.c.vm_destroy(h, v);
+        }
+        self.c.vms[v].finished = true;
+        self.departures += 1;
+        self.placements.push(PlacementChange {
+            t_ms: ms(t),
+            vm: v as u32,
+            node: None,
+        });
+        self.events.push(EventRecord {
+            t_ms: ms(t),
+            kind: EventKind::VmDeparture,
+            node: home.map(|h| h as u32),
+            vm: Some(v as u32),
+            migration: None,
+            detail: detail.into(),
+        });
+    }
+
+    /// Scheduled departures and arrivals due at this update (a VM in migration leaves
+    /// when the migration has ended).
+    fn lifecycle(&mut self, t: f64) {
+        for v in 0..self.c.vms.len() {
+            let (arrive, depart) = self.schedule[v];
+            let vm = &self.c.vms[v];
+            if vm.finished {
+                continue;
+            }
+            if depart.is_some_and(|d| d <= t) && vm.host.is_some() && !vm.in_migration {
+                self.depart(v, t, "left as scheduled (depart_s)");
+            } else if vm.host.is_none() && vm.instantiating && arrive > 0.0 && arrive <= t {
+                self.place_arrival(v, t);
+            }
         }
     }
 
@@ -365,24 +434,7 @@ impl Dc {
                 }
                 let done: Vec<usize> = self.c.hosts[h].vms.iter().copied().filter(idle).collect();
                 for v in done {
-                    if let Some(home) = self.c.vms[v].table_host.take() {
-                        self.c.vm_destroy(home, v);
-                    }
-                    self.c.vms[v].finished = true;
-                    self.departures += 1;
-                    self.placements.push(PlacementChange {
-                        t_ms: ms(t),
-                        vm: v as u32,
-                        node: None,
-                    });
-                    self.events.push(EventRecord {
-                        t_ms: ms(t),
-                        kind: EventKind::VmDeparture,
-                        node: Some(h as u32),
-                        vm: Some(v as u32),
-                        migration: None,
-                        detail: "finished: asked for 0 MIPS".into(),
-                    });
+                    self.depart(v, t, "finished: asked for 0 MIPS");
                 }
             }
         }
@@ -423,6 +475,7 @@ impl Dc {
             return;
         }
         self.update(t, true);
+        self.lifecycle(t);
         self.vm_ticks += self
             .c
             .vms
@@ -637,6 +690,7 @@ impl Dc {
         m.estimate_errors = crate::record::EstimateErrors::of(&records);
         m.active_host_s = Some(active_s);
         m.vm_departures = self.departures;
+        m.vm_arrivals = self.arrivals;
         m.refused_arrivals = self.refused;
         m.vm_ticks = self.vm_ticks;
         let mut by_action = BTreeMap::new();

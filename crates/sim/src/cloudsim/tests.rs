@@ -285,3 +285,52 @@ fn compat_scenarios_refuse_what_the_profile_cannot_run() {
         "{e}"
     );
 }
+
+#[test]
+fn vms_arrive_and_leave_on_schedule() {
+    // VM a (500 MIPS in use) leaves at 900 s; VM b arrives at 500 s and is placed at
+    // the next update (600.1 s) at its full 1000 MIPS: host 0 goes 25 % -> 75 %
+    // (110 - 94.3 = 15.7 W, and 0.75 <= 0.8), host 1 0 -> 50 % (102 - 86 = 16 W), so
+    // host 0. VM c's one vCPU of 5000 MIPS fits no 1000 MIPS core: refused at 300.1 s.
+    let text = SMALL
+        .replace("duration_s = 1200", "duration_s = 1500")
+        .replace(
+            "workload = { kind = \"constant\", level = 0.5 }",
+            "depart_s = 900\nworkload = { kind = \"constant\", level = 0.5 }",
+        )
+        .replace(
+            "workload = { kind = \"replay\", samples = [0.5, 0.0, 0.0, 0.0], interval_s = 300 }",
+            "arrive_s = 500\nworkload = { kind = \"constant\", level = 0.5 }\n[[vms]]\nname = \"c\"\nvcpus = 1\nmips = 5000\nmemory_mib = 100\narrive_s = 300\nworkload = { kind = \"constant\", level = 0.1 }",
+        );
+    let r = run(&text);
+    let m = &r.metrics;
+    assert_eq!(
+        (m.vm_arrivals, m.vm_departures, m.refused_arrivals),
+        (1, 1, 1)
+    );
+    let at = |kind: crate::record::EventKind| {
+        r.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| (e.t_ms, e.vm, e.node))
+            .collect::<Vec<_>>()
+    };
+    use crate::record::EventKind as K;
+    assert_eq!(at(K::VmArrival), vec![(600_100, Some(1), Some(0))]);
+    assert_eq!(at(K::VmDeparture), vec![(900_100, Some(0), Some(0))]);
+    assert_eq!(at(K::ArrivalRefused), vec![(300_100, Some(2), None)]);
+    // Only a is placed at time 0; b's placement comes with its arrival.
+    let first: Vec<_> = r.placements.iter().filter(|p| p.t_ms == 0).collect();
+    assert_eq!(first.len(), 1);
+    // Bad schedules are refused with the field named.
+    let past = text.replace("arrive_s = 500", "arrive_s = 5000");
+    let e = crate::Scenario::from_toml_str(&past)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("vms[1].arrive_s:"), "{e}");
+    let early = text.replace("depart_s = 900", "depart_s = 0");
+    let e = crate::Scenario::from_toml_str(&early)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("vms[0].depart_s:"), "{e}");
+}

@@ -282,6 +282,13 @@ pub struct VmGroup {
     /// core. Absent = a vCPU is one core.
     #[serde(default)]
     pub mips: Option<f64>,
+    /// When the group's VMs arrive (placed then by the policy, or refused when no
+    /// host can take them); absent = present from the start.
+    #[serde(default)]
+    pub arrive_s: Option<f64>,
+    /// When they leave; absent = they stay to the end.
+    #[serde(default)]
+    pub depart_s: Option<f64>,
     pub workload: WorkloadSpec,
 }
 

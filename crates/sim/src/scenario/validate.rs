@@ -151,6 +151,22 @@ impl Scenario {
             if let Some(m) = g.mips {
                 check_range(&format!("vms[{i}].mips"), m, 1e-3, 1e9)?;
             }
+            let end = self.duration_s as f64;
+            if let Some(a) = g.arrive_s {
+                ensure(
+                    a.is_finite() && (0.0..end).contains(&a),
+                    &format!("vms[{i}].arrive_s"),
+                    || format!("must be within the run (0 to {end} s), got {a}"),
+                )?;
+            }
+            if let Some(d) = g.depart_s {
+                let from = g.arrive_s.unwrap_or(0.0);
+                ensure(
+                    d.is_finite() && d > from,
+                    &format!("vms[{i}].depart_s"),
+                    || format!("must come after the VMs arrive ({from} s), got {d}"),
+                )?;
+            }
         }
         let Some(compat) = &self.compat else {
             // scalelab's own model counts cores; MIPS are only read by the profile.
@@ -166,6 +182,22 @@ impl Scenario {
                     format!("vms[{i}].mips"),
                     "VM sizes in MIPS are only modelled by the CloudSim profile so far \
                      ([compat] profile = \"cloudsim\"); scalelab's own model counts vCPUs",
+                ));
+            }
+            if let Some(i) = self
+                .vms
+                .iter()
+                .position(|g| g.arrive_s.is_some() || g.depart_s.is_some())
+            {
+                let f = if self.vms[i].arrive_s.is_some() {
+                    "arrive_s"
+                } else {
+                    "depart_s"
+                };
+                return Err(InputError::field(
+                    format!("vms[{i}].{f}"),
+                    "VMs that arrive or leave during a run are only modelled by the CloudSim \
+                     profile so far ([compat] profile = \"cloudsim\")",
                 ));
             }
             return Ok(());
