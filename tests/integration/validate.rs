@@ -4,35 +4,7 @@
 
 use crate::util::{TempDir, assert_one_line_error, p, scalelab, stdout};
 
-const SCENARIO: &str = r#"
-name = "compat-small"
-duration_s = 1200
-control_interval_s = 300
-[compat]
-profile = "cloudsim"
-[sim]
-baseline = "beloglazov_thr"
-[[nodes]]
-name = "h"
-count = 2
-cores = 2
-core_mips = 1000
-memory_mib = 4096
-nic_mbps = 1000
-power = "hp_ml110_g4"
-[[vms]]
-name = "a"
-vcpus = 1
-mips = 1000
-memory_mib = 1000
-workload = { kind = "constant", level = 0.5 }
-[[vms]]
-name = "b"
-vcpus = 1
-mips = 1000
-memory_mib = 1000
-workload = { kind = "replay", samples = [0.5, 0.0, 0.0, 0.0], interval_s = 300 }
-"#;
+const SCENARIO: &str = include_str!("../../crates/sim/src/cloudsim/small-day.toml");
 
 fn suite(dir: &TempDir, energy_kwh: f64, extra: &str) -> std::path::PathBuf {
     dir.write("small.toml", SCENARIO);

@@ -595,6 +595,18 @@ pub struct RunMetrics {
     pub estimate_errors: EstimateErrors,
 }
 
+impl RunMetrics {
+    /// Expected against actual over a run's migrations: the target's utilization
+    /// (`measured_migrations`, `expected_vs_actual_*`) and every other estimate.
+    pub fn measure_estimates(&mut self, migrations: &[MigrationRecord]) {
+        let util = ErrorStat::of(migrations.iter().filter_map(MigrationRecord::error));
+        self.measured_migrations = util.map_or(0, |s| s.n);
+        self.expected_vs_actual_mae = util.map(|s| s.mae);
+        self.expected_vs_actual_bias = util.map(|s| s.bias);
+        self.estimate_errors = EstimateErrors::of(migrations);
+    }
+}
+
 fn is_zero_u32(v: &u32) -> bool {
     *v == 0
 }

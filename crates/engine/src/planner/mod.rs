@@ -11,7 +11,7 @@ pub mod build;
 
 use std::collections::BTreeMap;
 
-use crate::cluster::{ClusterIndex, Need, NoTarget, Target};
+use crate::cluster::{ClusterIndex, Need, NoTarget, Target, VmSnapshot};
 use crate::policy::{PolicyConfig, VmSelection};
 use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
 
@@ -111,12 +111,7 @@ pub fn try_place(
     let cap = p.migration.max_bandwidth_mbps;
     target.path_bandwidth_mbps = index.expected_share_mbps(source, target.node, cap);
     let v = &index.snapshot.vms[vm];
-    let est = estimate(
-        v.memory_mib as f64,
-        v.dirty_rate_mib_s,
-        mbps_to_mib_s(target.path_bandwidth_mbps),
-        params,
-    );
+    let est = estimate_at(v, target.path_bandwidth_mbps, params);
     let max_downtime_s = p.migration.max_estimated_downtime_ms as f64 / 1000.0;
     if !est.converges || est.downtime_s > max_downtime_s {
         return Err(Rejection::WouldNotConverge { estimate: est });
@@ -130,13 +125,7 @@ pub fn try_place(
         let fits = match s.open_vm {
             None => share >= s.need.mbps(params) * (1.0 - 1e-9),
             Some(other) => {
-                let o = &index.snapshot.vms[other];
-                let e = estimate(
-                    o.memory_mib as f64,
-                    o.dirty_rate_mib_s,
-                    mbps_to_mib_s(share),
-                    params,
-                );
+                let e = estimate_at(&index.snapshot.vms[other], share, params);
                 e.converges && e.downtime_s <= max_downtime_s
             }
         };
@@ -156,6 +145,16 @@ pub fn try_place(
         target,
         estimate: est,
     })
+}
+
+/// The pre-copy model for a VM of the snapshot on a flow of `mbps`.
+fn estimate_at(v: &VmSnapshot, mbps: f64, params: &PreCopyParams) -> PreCopyEstimate {
+    estimate(
+        v.memory_mib as f64,
+        v.dirty_rate_mib_s,
+        mbps_to_mib_s(mbps),
+        params,
+    )
 }
 
 /// End of a round: every migration planned in it is estimated at the share it gets
@@ -183,24 +182,15 @@ fn settle_round(
         let v = &index.snapshot.vms[vm];
         let planned = at.get(&vm).and_then(|&i| out[i].1.as_mut().ok());
         let est = match planned {
-            // Nobody joined it: the estimate it was planned with stands.
-            Some(m) if m.target.path_bandwidth_mbps == share => m.estimate,
             Some(m) => {
-                m.target.path_bandwidth_mbps = share;
-                m.estimate = estimate(
-                    v.memory_mib as f64,
-                    v.dirty_rate_mib_s,
-                    mbps_to_mib_s(share),
-                    params,
-                );
+                // Only a migration someone joined needs a new estimate.
+                if m.target.path_bandwidth_mbps != share {
+                    m.target.path_bandwidth_mbps = share;
+                    m.estimate = estimate_at(v, share, params);
+                }
                 m.estimate
             }
-            None => estimate(
-                v.memory_mib as f64,
-                v.dirty_rate_mib_s,
-                mbps_to_mib_s(share),
-                params,
-            ),
+            None => estimate_at(v, share, params),
         };
         needs.push(Need::Plan {
             memory_mib: v.memory_mib as f64,
@@ -296,13 +286,7 @@ pub fn plan_round(
                     let v = &snap.vms[vm];
                     match p.planner.vm_selection {
                         VmSelection::MinimumMigrationTime => {
-                            estimate(
-                                v.memory_mib as f64,
-                                v.dirty_rate_mib_s,
-                                mbps_to_mib_s(snap.nodes[node].bandwidth_mbps),
-                                &params,
-                            )
-                            .total_time_s
+                            estimate_at(v, snap.nodes[node].bandwidth_mbps, &params).total_time_s
                         }
                         _ => -v.cpu_demand_cores,
                     }

@@ -88,10 +88,6 @@ impl Queue {
     }
 }
 
-struct Mig {
-    rec: MigrationRecord,
-}
-
 /// The datacenter: CloudSim's `PowerDatacenter` loop over a [`Cluster`].
 struct Dc {
     c: Cluster,
@@ -105,7 +101,7 @@ struct Dc {
     energy_ws: f64,
     node_ids: Vec<String>,
     vm_ids: Vec<String>,
-    migs: Vec<Mig>,
+    migs: Vec<MigrationRecord>,
     events: Vec<EventRecord>,
     placements: Vec<PlacementChange>,
     series: Series,
@@ -193,25 +189,7 @@ pub fn run(
         let spec = std::sync::Arc::new(g.workload.clone());
         let exact_percent = matches!(&g.workload,
             WorkloadSpec::Trace(t) if t.format == Some(TraceFormat::Planetlab));
-        if let WorkloadSpec::Trace(t) = &g.workload {
-            match &t.series {
-                Some(s) if s.len() == g.count as usize => {}
-                Some(s) => {
-                    return Err(SimError::Trace(format!(
-                        "vms[{gi}] ({}) has count = {} but its trace gave {} VMs",
-                        g.name,
-                        g.count,
-                        s.len()
-                    )));
-                }
-                None => {
-                    return Err(SimError::Trace(format!(
-                        "vms[{gi}] ({}) replays the trace {:?}, which was not loaded",
-                        g.name, t.path
-                    )));
-                }
-            }
-        }
+        crate::sim::group_trace(gi, g)?;
         for i in 0..g.count {
             let idx = vms.len();
             vm_ids.push(member_name(&g.name, g.count, i));
@@ -439,7 +417,7 @@ impl Dc {
             }
         }
         for id in std::mem::take(&mut self.ended) {
-            let m = &mut self.migs[id].rec;
+            let m = &mut self.migs[id];
             m.actual_utilization = Some(self.c.hosts[m.target as usize].util());
             m.source_after = Some(self.c.hosts[m.source as usize].util());
         }
@@ -569,39 +547,37 @@ impl Dc {
             migration: Some(id as u32),
             detail: String::new(),
         });
-        self.migs.push(Mig {
-            rec: MigrationRecord {
-                id: id as u32,
-                vm: v as u32,
-                vm_id: self.vm_ids[v].clone(),
-                source: source as u32,
-                target: m.target as u32,
-                started_ms: ms(t),
-                ended_ms: None,
-                outcome: Some(Outcome::InProgressAtEnd),
-                rollback_reason: None,
-                decision,
-                steps: Vec::new(),
-                precopy_rounds: 0,
+        self.migs.push(MigrationRecord {
+            id: id as u32,
+            vm: v as u32,
+            vm_id: self.vm_ids[v].clone(),
+            source: source as u32,
+            target: m.target as u32,
+            started_ms: ms(t),
+            ended_ms: None,
+            outcome: Some(Outcome::InProgressAtEnd),
+            rollback_reason: None,
+            decision,
+            steps: Vec::new(),
+            precopy_rounds: 0,
+            data_sent_mib: self.c.vms[v].ram_mib as f64,
+            downtime_ms: 0,
+            switchover_ms: None,
+            criteria: Vec::new(),
+            expected_utilization: m.expected_util,
+            actual_utilization: None,
+            source_before: source_util,
+            source_after: None,
+            max_throttle_pct: 0.0,
+            // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
+            expected: Some(crate::record::Expected {
+                downtime_ms: 0.0,
+                completion_s: delay,
                 data_sent_mib: self.c.vms[v].ram_mib as f64,
-                downtime_ms: 0,
-                switchover_ms: None,
-                criteria: Vec::new(),
-                expected_utilization: m.expected_util,
-                actual_utilization: None,
-                source_before: source_util,
-                source_after: None,
-                max_throttle_pct: 0.0,
-                // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
-                expected: Some(crate::record::Expected {
-                    downtime_ms: 0.0,
-                    completion_s: delay,
-                    data_sent_mib: self.c.vms[v].ram_mib as f64,
-                    precopy_rounds: 0,
-                    source_utilization: source_util
-                        - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
-                }),
-            },
+                precopy_rounds: 0,
+                source_utilization: source_util
+                    - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
+            }),
         });
     }
 
@@ -621,9 +597,9 @@ impl Dc {
         }
         self.c.vms[v].in_migration = false;
         let m = &mut self.migs[mig];
-        m.rec.ended_ms = Some(ms(t));
-        m.rec.switchover_ms = Some(ms(t));
-        m.rec.outcome = Some(Outcome::Completed);
+        m.ended_ms = Some(ms(t));
+        m.switchover_ms = Some(ms(t));
+        m.outcome = Some(Outcome::Completed);
         self.ended.push(mig);
         self.placements.push(PlacementChange {
             t_ms: ms(t),
@@ -664,17 +640,11 @@ impl Dc {
         }
         m.migrations = self.migs.len() as u32;
         for x in &self.migs {
-            if let Some(o) = x.rec.outcome {
+            if let Some(o) = x.outcome {
                 *m.migrations_by_outcome.entry(o).or_insert(0) += 1;
             }
         }
-        let errors: Vec<f64> = self.migs.iter().filter_map(|x| x.rec.error()).collect();
-        m.measured_migrations = errors.len() as u32;
-        if !errors.is_empty() {
-            let n = errors.len() as f64;
-            m.expected_vs_actual_mae = Some(errors.iter().map(|e| e.abs()).sum::<f64>() / n);
-            m.expected_vs_actual_bias = Some(errors.iter().sum::<f64>() / n);
-        }
+        m.measure_estimates(&self.migs);
         m.overload_time_frac = if active_s > 0.0 {
             viol_s / active_s
         } else {
@@ -686,8 +656,6 @@ impl Dc {
         let energy_kwh = self.energy_ws / 3.6e6;
         m.energy_kwh = Some(energy_kwh);
         m.esv = Some(energy_kwh * m.slav);
-        let records: Vec<MigrationRecord> = self.migs.iter().map(|x| x.rec.clone()).collect();
-        m.estimate_errors = crate::record::EstimateErrors::of(&records);
         m.active_host_s = Some(active_s);
         m.vm_departures = self.departures;
         m.vm_arrivals = self.arrivals;
@@ -739,7 +707,7 @@ impl Dc {
                 })
                 .collect(),
             metrics: m,
-            migrations: self.migs.into_iter().map(|x| x.rec).collect(),
+            migrations: self.migs,
             // Every decision of the profile is a migration, and each migration record
             // carries its decision: listing them again would double the record.
             decisions: Vec::new(),

@@ -294,9 +294,9 @@ pub struct Host {
     pub total_mips: f64,
     pub power: [f64; 11],
     pub ram_mib: u64,
-    pub ram_used: Vec<(usize, u64)>,
     pub bw_kbps: f64,
-    pub bw_used: Vec<(usize, f64)>,
+    /// Memory (MB) and bandwidth (kbit/s) each VM holds, in the order provisioned.
+    pub held: Vec<(usize, u64, f64)>,
     /// `getVmList()`, in the order VMs arrived (migrating-in VMs included).
     pub vms: Vec<usize>,
     pub migrating_in: Vec<usize>,
@@ -323,9 +323,8 @@ impl Host {
             total_mips: total,
             power,
             ram_mib,
-            ram_used: Vec::new(),
+            held: Vec::new(),
             bw_kbps,
-            bw_used: Vec::new(),
             vms: Vec::new(),
             migrating_in: Vec::new(),
             sched: Sched::new(pe_mips, total),
@@ -347,39 +346,39 @@ impl Host {
     /// Nothing listed, nothing held, idle at the last update: any two pristine hosts
     /// of one kind answer every placement question alike.
     pub fn pristine(&self) -> bool {
-        self.vms.is_empty() && self.util_mips == 0.0 && self.ram_used.is_empty()
+        self.vms.is_empty() && self.util_mips == 0.0 && self.held.is_empty()
     }
 
     pub fn power_now_w(&self) -> f64 {
         power_w(&self.power, self.util())
     }
 
-    fn ram_free(&self) -> u64 {
-        self.ram_mib - self.ram_used.iter().map(|(_, r)| r).sum::<u64>()
-    }
-
-    fn bw_free(&self) -> f64 {
-        self.bw_kbps - self.bw_used.iter().map(|(_, b)| b).sum::<f64>()
+    /// Memory and bandwidth free, not counting what `vm` holds (a provisioner
+    /// replaces a VM's allocation rather than adding to it).
+    fn free_except(&self, vm: usize) -> (u64, f64) {
+        let (mut ram, mut bw) = (0, 0.0);
+        for &(v, r, b) in &self.held {
+            if v != vm {
+                ram += r;
+                bw += b;
+            }
+        }
+        (self.ram_mib - ram, self.bw_kbps - bw)
     }
 
     /// `RamProvisionerSimple.allocateRamForVm` (and the same for bandwidth).
     fn provision(&mut self, vm: usize, ram: u64, bw: f64) -> bool {
-        self.ram_used.retain(|(v, _)| *v != vm);
-        self.bw_used.retain(|(v, _)| *v != vm);
-        if self.ram_free() < ram {
+        self.held.retain(|h| h.0 != vm);
+        let (ram_free, bw_free) = self.free_except(vm);
+        if ram_free < ram || bw_free < bw {
             return false;
         }
-        if self.bw_free() < bw {
-            return false;
-        }
-        self.ram_used.push((vm, ram));
-        self.bw_used.push((vm, bw));
+        self.held.push((vm, ram, bw));
         true
     }
 
     fn unprovision(&mut self, vm: usize) {
-        self.ram_used.retain(|(v, _)| *v != vm);
-        self.bw_used.retain(|(v, _)| *v != vm);
+        self.held.retain(|h| h.0 != vm);
     }
 
     /// `getUtilizationOfCpuMips(host)` of the allocation policy: MIPS allocated to the
@@ -522,20 +521,7 @@ impl Cluster {
             // Nothing asked (every placement after the first): always free.
             return true;
         }
-        let ram_free = host.ram_mib
-            - host
-                .ram_used
-                .iter()
-                .filter(|(x, _)| *x != v)
-                .map(|(_, r)| r)
-                .sum::<u64>();
-        let bw_free = host.bw_kbps
-            - host
-                .bw_used
-                .iter()
-                .filter(|(x, _)| *x != v)
-                .map(|(_, b)| b)
-                .sum::<f64>();
+        let (ram_free, bw_free) = host.free_except(v);
         ram_free >= ram && bw_free >= bw
     }
 
@@ -571,8 +557,7 @@ impl Cluster {
             self.vms[v].host = None;
         }
         let host = &mut self.hosts[h];
-        host.ram_used.clear();
-        host.bw_used.clear();
+        host.held.clear();
         host.sched.deallocate_all();
         for v in host.migrating_in.clone() {
             let (ram, bw) = self.vms[v].req_ram_bw();

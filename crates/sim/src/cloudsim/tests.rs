@@ -174,35 +174,8 @@ fn consolidation_empties_the_least_utilized_host_all_or_nothing() {
     assert!(!moves[0].overload);
 }
 
-const SMALL: &str = r#"
-name = "compat-small"
-duration_s = 1200
-control_interval_s = 300
-[compat]
-profile = "cloudsim"
-[sim]
-baseline = "beloglazov_thr"
-[[nodes]]
-name = "h"
-count = 2
-cores = 2
-core_mips = 1000
-memory_mib = 4096
-nic_mbps = 1000
-power = "hp_ml110_g4"
-[[vms]]
-name = "a"
-vcpus = 1
-mips = 1000
-memory_mib = 1000
-workload = { kind = "constant", level = 0.5 }
-[[vms]]
-name = "b"
-vcpus = 1
-mips = 1000
-memory_mib = 1000
-workload = { kind = "replay", samples = [0.5, 0.0, 0.0, 0.0], interval_s = 300 }
-"#;
+/// The hand-derived day (its header says what it holds); the tests edit its text.
+const SMALL: &str = include_str!("small-day.toml");
 
 fn run(text: &str) -> crate::RunRecord {
     crate::run_scenario_text(text, None, &mut |_, _| {}).unwrap()

@@ -62,27 +62,7 @@ impl Simulation {
         let mut spread_cursor = 0usize;
         for (gi, g) in sc.vms.iter().enumerate() {
             let spec = std::sync::Arc::new(g.workload.clone());
-            let trace = match &g.workload {
-                WorkloadSpec::Trace(t) => match &t.series {
-                    Some(s) if s.len() == g.count as usize => Some(s.clone()),
-                    Some(s) => {
-                        return Err(SimError::Trace(format!(
-                            "vms[{gi}] ({}) has count = {} but its trace gave {} VMs",
-                            g.name,
-                            g.count,
-                            s.len()
-                        )));
-                    }
-                    None => {
-                        return Err(SimError::Trace(format!(
-                            "vms[{gi}] ({}) replays the trace {:?}, which was not loaded \
-                             (scalelab run loads it from the trace data directory)",
-                            g.name, t.path
-                        )));
-                    }
-                },
-                _ => None,
-            };
+            let trace = group_trace(gi, g)?;
             let shape_from_trace =
                 matches!(&g.workload, WorkloadSpec::Trace(t) if t.shape_from_trace);
             for i in 0..g.count {
@@ -241,5 +221,30 @@ impl Simulation {
             sim.schedule_stochastic_crash(n);
         }
         Ok(sim)
+    }
+}
+
+/// The loaded series of a trace-driven VM group (`None` for other workloads), or why
+/// the group cannot run: its trace was not loaded, or gave another number of VMs.
+pub(crate) fn group_trace(
+    gi: usize,
+    g: &crate::scenario::VmGroup,
+) -> Result<Option<std::sync::Arc<Vec<crate::workload::TraceVm>>>, SimError> {
+    let WorkloadSpec::Trace(t) = &g.workload else {
+        return Ok(None);
+    };
+    match &t.series {
+        Some(s) if s.len() == g.count as usize => Ok(Some(s.clone())),
+        Some(s) => Err(SimError::Trace(format!(
+            "vms[{gi}] ({}) has count = {} but its trace gave {} VMs",
+            g.name,
+            g.count,
+            s.len()
+        ))),
+        None => Err(SimError::Trace(format!(
+            "vms[{gi}] ({}) replays the trace {:?}, which was not loaded \
+             (scalelab run loads it from the trace data directory)",
+            g.name, t.path
+        ))),
     }
 }

@@ -71,14 +71,7 @@ impl Simulation {
         } else {
             0.0
         };
-        let errors: Vec<f64> = self.records.iter().filter_map(|r| r.error()).collect();
-        metrics.measured_migrations = errors.len() as u32;
-        if !errors.is_empty() {
-            let n = errors.len() as f64;
-            metrics.expected_vs_actual_mae = Some(errors.iter().map(|e| e.abs()).sum::<f64>() / n);
-            metrics.expected_vs_actual_bias = Some(errors.iter().sum::<f64>() / n);
-        }
-        metrics.estimate_errors = crate::record::EstimateErrors::of(&self.records);
+        metrics.measure_estimates(&self.records);
         metrics.overload_time_frac = if self.active_ms > 0.0 {
             self.overload_ms / self.active_ms
         } else {

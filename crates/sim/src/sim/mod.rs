@@ -32,6 +32,7 @@
 
 mod baseline;
 mod build;
+pub(crate) use build::group_trace;
 mod control;
 mod events;
 mod executor;
