@@ -326,13 +326,16 @@ fn dispatch(cli: Cli) -> Result<()> {
             markdown,
             records,
         } => {
-            let (head, rows) = validate::validate(&suite, records.as_deref())?;
-            let table = validate::table(&rows);
-            print!("{head}\n{table}");
+            let report = validate::validate(&suite, records.as_deref())?;
+            let rows = &report.rows;
+            let mut text = format!("{}\n{}", report.head, validate::table(rows));
+            for st in &report.studies {
+                text.push('\n');
+                text.push_str(&validate::study_table(st));
+            }
+            print!("{text}");
             if let Some(md) = markdown {
-                files::write_atomic_with(&md, |w| {
-                    w.write_all(format!("{head}\n{table}").as_bytes())
-                })?;
+                files::write_atomic_with(&md, |w| w.write_all(text.as_bytes()))?;
             }
             let bad = rows.iter().filter(|r| !r.ok).count();
             if bad > 0 {

@@ -15,7 +15,16 @@
 //! parameter = 0.8
 //! selection = "mmt"
 //! reference = { energy_kwh = 198.08, migrations = 27728, ... }
+//! [[studies]]                       # the same runs again, changed; reported, not judged
+//! label = "scalelab's migration model"
+//! overlay = { compat = { migrations = "precopy" } }   # merged into the scenario
+//! vms = { dirty_rate_mib_s = 20 }                     # merged into every [[vms]] group
 //! ```
+//!
+//! A study answers "what would the peer's experiment show under another model": each
+//! run of the suite is repeated on the changed scenario, and the runs are ranked by
+//! ESV under the peer's model and under each study's, so that a change of ranking is
+//! printed rather than inferred.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +33,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
+use scalelab_engine::ScalingAction;
 use scalelab_sim::baselines::{Baseline, VmSelection};
-use scalelab_sim::record::RunMetrics;
+use scalelab_sim::record::{Outcome, RunMetrics};
 use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
 use crate::files::read;
@@ -39,6 +49,42 @@ struct Suite {
     scenario: PathBuf,
     tolerances: BTreeMap<String, Tolerance>,
     runs: Vec<SuiteRun>,
+    #[serde(default)]
+    studies: Vec<Study>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Study {
+    label: String,
+    /// Merged into the scenario's TOML (tables merge key by key, values replace).
+    #[serde(default)]
+    overlay: toml::Table,
+    /// Merged into every `[[vms]]` group.
+    #[serde(default)]
+    vms: toml::Table,
+}
+
+/// One run's numbers under one model, as the study tables show them.
+#[derive(Debug, Clone)]
+pub struct StudyRow {
+    pub run: String,
+    pub metrics: RunMetrics,
+}
+
+/// The suite's runs under the peer's model and under each study.
+#[derive(Debug, Clone)]
+pub struct StudyTable {
+    pub label: String,
+    pub rows: Vec<StudyRow>,
+}
+
+/// Everything `validate` found.
+#[derive(Debug)]
+pub struct Report {
+    pub head: String,
+    pub rows: Vec<Row>,
+    pub studies: Vec<StudyTable>,
 }
 
 /// `0.05` (relative) or `{ abs = 0.0002 }`.
@@ -135,14 +181,33 @@ fn parse_suite(path: &Path) -> Result<Suite> {
     Ok(s)
 }
 
-/// Run the suite; the rows in run order, then metric order.
-pub fn validate(path: &Path, records: Option<&Path>) -> Result<(String, Vec<Row>)> {
-    let suite = parse_suite(path)?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    let sc_path = base.join(&suite.scenario);
-    let text = read(&sc_path)?;
-    let mut parsed = ParsedScenario::parse(&text).with_context(|| sc_path.display().to_string())?;
-    crate::trace_cmd::load_traces(&mut parsed.scenario, &sc_path)?;
+/// Merge `over` into `base`: tables key by key, anything else replaced.
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// The scenario with its traces loaded, as the suite's runs use it.
+fn load(text: &str, sc_path: &Path) -> Result<ParsedScenario> {
+    let mut parsed = ParsedScenario::parse(text).with_context(|| sc_path.display().to_string())?;
+    crate::trace_cmd::load_traces(&mut parsed.scenario, sc_path)?;
+    Ok(parsed)
+}
+
+/// Every run of the suite on `parsed`, one thread per run (each is single-threaded).
+fn run_all(
+    path: &Path,
+    sc_path: &Path,
+    what: &str,
+    suite: &Suite,
+    parsed: &ParsedScenario,
+) -> Result<Vec<scalelab_sim::RunRecord>> {
     let jobs: Vec<_> = suite
         .runs
         .iter()
@@ -153,20 +218,18 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<(String, Vec<Row>
             sc.sim.baseline_parameter = r.parameter;
             sc.sim.vm_selection = r.selection;
             sc.validate()
-                .with_context(|| format!("{}: runs[{i}] ({})", path.display(), r.label))?;
+                .with_context(|| format!("{}: {what}runs[{i}] ({})", path.display(), r.label))?;
             Ok((r, sc))
         })
         .collect::<Result<_>>()?;
-    // One thread per run: the runs are independent and each is single-threaded.
     let results: Vec<Result<scalelab_sim::RunRecord>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|(r, sc)| {
                 let hash = parsed.content_hash.clone();
-                let sc_path = &sc_path;
                 s.spawn(move || {
                     run_scenario(sc.clone(), hash, RunOptions::default(), &mut |_, _| {})
-                        .map_err(|e| anyhow!("{}: {}: {e}", sc_path.display(), r.label))
+                        .map_err(|e| anyhow!("{}: {what}{}: {e}", sc_path.display(), r.label))
                 })
             })
             .collect();
@@ -175,12 +238,22 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<(String, Vec<Row>
             .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a run panicked"))))
             .collect()
     });
+    results.into_iter().collect()
+}
+
+/// Run the suite and its studies; the rows in run order, then metric order.
+pub fn validate(path: &Path, records: Option<&Path>) -> Result<Report> {
+    let suite = parse_suite(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let sc_path = base.join(&suite.scenario);
+    let text = read(&sc_path)?;
+    let parsed = load(&text, &sc_path)?;
+    let recs = run_all(path, &sc_path, "", &suite, &parsed)?;
     let mut rows = Vec::new();
-    for ((r, _), rec) in jobs.iter().zip(results) {
-        let rec = rec?;
+    for (r, rec) in suite.runs.iter().zip(&recs) {
         if let Some(dir) = records {
             let out = dir.join(format!("{}-{}.run.json", suite.name, r.label));
-            crate::run::write_record(&rec, &out)?;
+            crate::run::write_record(rec, &out)?;
         }
         for name in METRICS {
             let Some(&reference) = r.reference.get(name) else {
@@ -209,6 +282,50 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<(String, Vec<Row>
             });
         }
     }
+    let table_of = |label: &str, recs: &[scalelab_sim::RunRecord]| StudyTable {
+        label: label.to_string(),
+        rows: suite
+            .runs
+            .iter()
+            .zip(recs)
+            .map(|(r, rec)| StudyRow {
+                run: r.label.clone(),
+                metrics: rec.metrics.clone(),
+            })
+            .collect(),
+    };
+    let mut studies = Vec::new();
+    if !suite.studies.is_empty() {
+        studies.push(table_of("the peer's model", &recs));
+        let doc: toml::Table =
+            toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", sc_path.display()))?;
+        for (i, st) in suite.studies.iter().enumerate() {
+            let mut changed = doc.clone();
+            merge(&mut changed, &st.overlay);
+            if !st.vms.is_empty() {
+                if let Some(toml::Value::Array(groups)) = changed.get_mut("vms") {
+                    for g in groups.iter_mut() {
+                        if let toml::Value::Table(t) = g {
+                            merge(t, &st.vms);
+                        }
+                    }
+                }
+            }
+            let what = format!("studies[{i}] ({}): ", st.label);
+            let changed_text =
+                toml::to_string(&changed).map_err(|e| anyhow!("{}: {what}{e}", path.display()))?;
+            let parsed = load(&changed_text, &sc_path)
+                .with_context(|| format!("{}: {what}the changed scenario", path.display()))?;
+            let recs = run_all(path, &sc_path, &what, &suite, &parsed)?;
+            if let Some(dir) = records {
+                for (r, rec) in suite.runs.iter().zip(&recs) {
+                    let out = dir.join(format!("{}-{}-study{i}.run.json", suite.name, r.label));
+                    crate::run::write_record(rec, &out)?;
+                }
+            }
+            studies.push(table_of(&st.label, &recs));
+        }
+    }
     let head = format!(
         "{}: {} against {}\n",
         suite.name,
@@ -219,7 +336,73 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<(String, Vec<Row>
             suite.reference.clone()
         }
     );
-    Ok((head, rows))
+    Ok(Report {
+        head,
+        rows,
+        studies,
+    })
+}
+
+/// A study table: the runs' outcomes under one model, ranked by ESV.
+pub fn study_table(t: &StudyTable) -> String {
+    let mut out = format!(
+        "{}:\n\n| run | energy (kWh) | migrations | completed | rolled back | not started | \
+         SLATAH | PDM | SLAV | ESV | host shutdowns | downtime (VM-s) | mean pause |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        t.label
+    );
+    for r in &t.rows {
+        let m = &r.metrics;
+        let by = |o: Outcome| m.migrations_by_outcome.get(&o).copied().unwrap_or(0);
+        let completed = by(Outcome::Completed);
+        let not_started = m
+            .unapplied_decisions_by_action
+            .get(&ScalingAction::Migrate)
+            .copied()
+            .unwrap_or(0);
+        let pause = if completed > 0 && m.migration_downtime_ms > 0 {
+            format!(
+                "{:.0} ms",
+                m.migration_downtime_ms as f64 / completed as f64
+            )
+        } else {
+            "0 ms".into()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {:.5} | {} | {:.0} | {} |",
+            r.run,
+            m.energy_kwh.unwrap_or(0.0),
+            crate::run::thousands(m.migrations as u64),
+            crate::run::thousands(completed as u64),
+            crate::run::thousands(by(Outcome::RolledBack) as u64),
+            crate::run::thousands(not_started),
+            show("slatah", m.overload_time_frac),
+            show("pdm", m.pdm),
+            show("slav", m.slav),
+            m.esv.unwrap_or(0.0),
+            crate::run::thousands(m.host_shutdowns as u64),
+            m.migration_downtime_ms as f64 / 1000.0,
+            pause,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nranked by ESV (best first): {}",
+        ranking(t).join(", ")
+    );
+    out
+}
+
+/// The runs by ESV, lowest first (ties by label).
+pub fn ranking(t: &StudyTable) -> Vec<String> {
+    let mut v: Vec<(f64, &str)> = t
+        .rows
+        .iter()
+        .map(|r| (r.metrics.esv.unwrap_or(f64::INFINITY), r.run.as_str()))
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
+    v.into_iter().map(|(_, l)| l.to_string()).collect()
 }
 
 /// The comparison as a Markdown table (also what the terminal shows).

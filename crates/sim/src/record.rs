@@ -596,6 +596,20 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
+    /// Rolled back over started, from `migrations_by_outcome`.
+    pub fn set_rollback_rate(&mut self) {
+        let rolled = self
+            .migrations_by_outcome
+            .get(&Outcome::RolledBack)
+            .copied()
+            .unwrap_or(0);
+        self.rollback_rate = if self.migrations > 0 {
+            rolled as f64 / self.migrations as f64
+        } else {
+            0.0
+        };
+    }
+
     /// Expected against actual over a run's migrations: the target's utilization
     /// (`measured_migrations`, `expected_vs_actual_*`) and every other estimate.
     pub fn measure_estimates(&mut self, migrations: &[MigrationRecord]) {

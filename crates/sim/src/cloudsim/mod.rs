@@ -9,7 +9,7 @@
 //! | time | an update every scheduling interval, 0.1 s after the boundary (when CloudSim's cloudlets start), and at every migration's end | ticks on the boundary, events in between |
 //! | demand | the trace value, linear between samples, times the VM's MIPS | held between samples, in cores |
 //! | CPU | cores of `core_mips` MIPS; a vCPU gets at most one core; an over-subscribed host scales every VM down alike | cores shared by demand |
-//! | migration | one step of RAM / (NIC / 2), no sharing, no downtime, never fails | five-step plans, pre-copy rounds over shared links |
+//! | migration | one step of RAM / (NIC / 2), no sharing, no downtime, never fails; or, with `compat.migrations = "precopy"`, scalelab's migration model (see `live.rs`) | five-step plans, pre-copy rounds over shared links |
 //! | CPU while migrating | the VM gets 90 % of its MIPS on the source, 10 % are allocated on the target | `migration_cpu_overhead_frac` on both |
 //! | memory | checked when a VM is first placed only | held and checked at every step |
 //! | power | SPECpower curve, linear in time between updates; a host at 0 % draws nothing | per sample; idle power while up |
@@ -22,8 +22,12 @@
 //! `sim.vm_selection`) with CloudSim's underload consolidation; initial placement is
 //! the policy's own power-aware best fit, VM by VM, each asking for its full size.
 //! A VM placed in a round can be moved again in the same round (CloudSim does not
-//! exclude the targets of overload moves from consolidation); this is reproduced.
+//! exclude the targets of overload moves from consolidation); this is reproduced
+//! (under scalelab's migration model such a VM migrates once, to its last target).
 
+mod live;
+#[cfg(test)]
+mod live_tests;
 mod model;
 mod policy;
 #[cfg(test)]
@@ -40,7 +44,7 @@ use crate::record::{
     RunRecord, ScenarioInfo, Series, VmInfo, node_state,
 };
 use crate::rng::{Pcg32, derive, stream};
-use crate::scenario::{Scenario, member_name};
+use crate::scenario::{CompatMigrations, Scenario, member_name};
 use crate::sim::SimError;
 use crate::workload::{TraceFormat, Workload, WorkloadSpec};
 
@@ -63,6 +67,12 @@ enum Ev {
         vm: usize,
         target: usize,
         mig: usize,
+    },
+    /// The next event of a migration under scalelab's pre-copy model; stale once the
+    /// migration's `version` moved on.
+    Live {
+        mig: usize,
+        version: u32,
     },
 }
 
@@ -98,6 +108,8 @@ struct Dc {
     q: Queue,
     limit_s: f64,
     last_process: f64,
+    /// Per host: when its energy was last integrated (its last update).
+    host_t: Vec<f64>,
     energy_ws: f64,
     node_ids: Vec<String>,
     vm_ids: Vec<String>,
@@ -119,6 +131,8 @@ struct Dc {
     /// Per VM: when it arrives (0 = from the start) and when it leaves.
     schedule: Vec<(f64, Option<f64>)>,
     arrivals: u32,
+    /// scalelab's pre-copy migrations (`compat.migrations = "precopy"`), else CloudSim's.
+    live: Option<live::LiveState>,
 }
 
 fn ms(t: f64) -> u64 {
@@ -215,6 +229,27 @@ pub fn run(
             schedule.push((g.arrive_s.unwrap_or(0.0), g.depart_s));
         }
     }
+    let live =
+        (sc.compat.as_ref().map(|c| c.migrations) == Some(CompatMigrations::Precopy)).then(|| {
+            let nic_mbps = sc
+                .node_members()
+                .into_iter()
+                .map(|(gi, _)| sc.nodes[gi].nic_mbps)
+                .collect();
+            let dirty = sc
+                .vms
+                .iter()
+                .flat_map(|g| {
+                    let d = (
+                        g.dirty_rate_mib_s,
+                        g.dirty_rate_follows_cpu,
+                        g.resident_memory_frac,
+                    );
+                    std::iter::repeat_n(d, g.count as usize)
+                })
+                .collect();
+            live::LiveState::new(&sc.policy, nic_mbps, dirty)
+        });
     let policy = policy_of(sc);
     let zero_finishes = sc.compat.as_ref().is_some_and(|c| c.zero_demand_finishes);
     let n_hosts = hosts.len();
@@ -231,6 +266,7 @@ pub fn run(
         q: Queue::default(),
         limit_s: sc.duration_s as f64,
         last_process: 0.0,
+        host_t: vec![0.0; n_hosts],
         energy_ws: 0.0,
         node_ids,
         vm_ids,
@@ -251,6 +287,7 @@ pub fn run(
         ended: Vec::new(),
         schedule,
         arrivals: 0,
+        live,
     };
     dc.initial_placement();
     dc.q.push(UPDATE_OFFSET_S + interval_s, Ev::Tick);
@@ -269,6 +306,7 @@ pub fn run(
                 }
             }
             Ev::Migrate { vm, target, mig } => dc.finish_migration(t, vm, target, mig),
+            Ev::Live { mig, version } => dc.on_live(t, mig, version),
         }
     }
     Ok(dc.finish(sc, content_hash))
@@ -392,17 +430,49 @@ impl Dc {
             }
         }
         if dt > 0.0 {
-            for host in &self.c.hosts {
-                let (from, to) = (host.prev_util(), host.util());
-                if from != 0.0 {
-                    let p0 = power_w(&host.power, from);
-                    let p1 = power_w(&host.power, to);
-                    self.energy_ws += (p0 + (p1 - p0) / 2.0) * dt;
-                }
+            for h in 0..self.c.hosts.len() {
+                self.integrate(h, t);
             }
         }
+        self.after_update(t, 0..self.c.hosts.len());
+        self.last_process = t;
+    }
+
+    /// Only `hosts` brought up to `t` (scalelab's migrations, which end at any instant:
+    /// a host's accounting does not depend on events elsewhere). Each host's energy runs
+    /// from its own last update.
+    fn update_hosts(&mut self, t: f64, hosts: &[usize]) {
+        let mut hosts = hosts.to_vec();
+        hosts.sort_unstable();
+        hosts.dedup();
+        for &h in &hosts {
+            self.c.update_host(h, t, false);
+            if t > self.host_t[h] {
+                self.integrate(h, t);
+            }
+        }
+        self.touched.retain(|h| !hosts.contains(h));
+        self.after_update(t, hosts.iter().copied());
+    }
+
+    /// Host `h`'s energy from its last update to `t`: linear in power between the two.
+    fn integrate(&mut self, h: usize, t: f64) {
+        let host = &self.c.hosts[h];
+        let dt = t - self.host_t[h];
+        let (from, to) = (host.prev_util(), host.util());
+        if from != 0.0 {
+            let p0 = power_w(&host.power, from);
+            let p1 = power_w(&host.power, to);
+            self.energy_ws += (p0 + (p1 - p0) / 2.0) * dt;
+        }
+        self.host_t[h] = t;
+    }
+
+    /// After `hosts` were updated at `t`: finished VMs leave, ended migrations measure
+    /// their hosts, power changes become events.
+    fn after_update(&mut self, t: f64, hosts: impl Iterator<Item = usize> + Clone) {
         if self.zero_finishes {
-            for h in 0..self.c.hosts.len() {
+            for h in hosts.clone() {
                 let idle = |v: &usize| {
                     let vm = &self.c.vms[*v];
                     !vm.in_migration && vm.req_total() == 0.0
@@ -421,14 +491,13 @@ impl Dc {
             m.actual_utilization = Some(self.c.hosts[m.target as usize].util());
             m.source_after = Some(self.c.hosts[m.source as usize].util());
         }
-        self.power_transitions(t);
-        self.last_process = t;
+        self.power_transitions(t, hosts);
     }
 
     /// Hosts that went from running something to nothing, or back, since the last
     /// update: the record's power events (the counts come from the state history).
-    fn power_transitions(&mut self, t: f64) {
-        for h in 0..self.c.hosts.len() {
+    fn power_transitions(&mut self, t: f64, hosts: impl Iterator<Item = usize>) {
+        for h in hosts {
             let active = self.c.hosts[h].util_mips > 0.0;
             if active != self.was_active[h] {
                 self.was_active[h] = active;
@@ -464,12 +533,17 @@ impl Dc {
             self.record_series(t);
         }
         self.ticks += 1;
+        self.check_targets(t);
         if !self.migrate {
             return;
         }
         let moves = self.policy.round(&mut self.c, &mut self.rng);
-        for m in moves {
-            self.start_migration(t, m);
+        if self.live.is_some() {
+            self.decide_live(t, moves);
+        } else {
+            for m in moves {
+                self.start_migration(t, m);
+            }
         }
     }
 
@@ -500,21 +574,41 @@ impl Dc {
         );
     }
 
+    /// CloudSim's migration: one step of RAM / (NIC / 2).
     fn start_migration(&mut self, t: f64, m: Move) {
+        let v = m.vm;
+        let source = self.c.vms[v].host.unwrap_or(m.target);
+        let source_util = self.c.hosts[source].util();
+        let delay = migration_time_s(self.c.vms[v].ram_mib, self.c.hosts[m.target].bw_kbps);
+        // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
+        let expected = crate::record::Expected {
+            downtime_ms: 0.0,
+            completion_s: delay,
+            data_sent_mib: self.c.vms[v].ram_mib as f64,
+            precopy_rounds: 0,
+            source_utilization: source_util
+                - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
+        };
+        let target = m.target;
+        let id = self.open_migration(t, m, expected);
+        self.q.push(
+            t + delay,
+            Ev::Migrate {
+                vm: v,
+                target,
+                mig: id,
+            },
+        );
+    }
+
+    /// A migration's start: the VM listed on its target (CloudSim's 10 %), its decision,
+    /// record and event. Returns its id.
+    fn open_migration(&mut self, t: f64, m: Move, expected: crate::record::Expected) -> usize {
         let v = m.vm;
         let source = self.c.vms[v].host.unwrap_or(m.target);
         let source_util = self.c.hosts[source].util();
         self.c.add_migrating_in(m.target, v, t);
         let id = self.migs.len();
-        let delay = migration_time_s(self.c.vms[v].ram_mib, self.c.hosts[m.target].bw_kbps);
-        self.q.push(
-            t + delay,
-            Ev::Migrate {
-                vm: v,
-                target: m.target,
-                mig: id,
-            },
-        );
         let reasoning = format!(
             "{}-{}-{}: {} {}",
             detect_name(self.policy.detect),
@@ -569,16 +663,9 @@ impl Dc {
             source_before: source_util,
             source_after: None,
             max_throttle_pct: 0.0,
-            // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
-            expected: Some(crate::record::Expected {
-                downtime_ms: 0.0,
-                completion_s: delay,
-                data_sent_mib: self.c.vms[v].ram_mib as f64,
-                precopy_rounds: 0,
-                source_utilization: source_util
-                    - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
-            }),
+            expected: Some(expected),
         });
+        id
     }
 
     /// `PowerDatacenter.processVmMigrate`.
@@ -586,26 +673,11 @@ impl Dc {
         if t > self.last_process {
             self.update(t, false);
         }
-        if let Some(home) = self.c.vms[v].table_host.take() {
-            self.c.vm_destroy(home, v);
-            self.touched.push(home);
-        }
-        self.touched.push(target);
-        self.c.remove_migrating_in(target, v);
-        if self.c.vm_create(target, v) {
-            self.c.vms[v].table_host = Some(target);
-        }
-        self.c.vms[v].in_migration = false;
+        self.switch_host(t, v, target, mig);
         let m = &mut self.migs[mig];
         m.ended_ms = Some(ms(t));
         m.switchover_ms = Some(ms(t));
         m.outcome = Some(Outcome::Completed);
-        self.ended.push(mig);
-        self.placements.push(PlacementChange {
-            t_ms: ms(t),
-            vm: v as u32,
-            node: Some(target as u32),
-        });
         self.events.push(EventRecord {
             t_ms: ms(t),
             kind: EventKind::MigrationEnd,
@@ -618,6 +690,27 @@ impl Dc {
         if !more_now {
             self.update(t, false);
         }
+    }
+
+    /// The VM off its source and onto its target at `t`, once its hosts were brought
+    /// up to `t`; the next update measures the hosts' utilization after.
+    fn switch_host(&mut self, t: f64, v: usize, target: usize, mig: usize) {
+        if let Some(home) = self.c.vms[v].table_host.take() {
+            self.c.vm_destroy(home, v);
+            self.touched.push(home);
+        }
+        self.touched.push(target);
+        self.c.remove_migrating_in(target, v);
+        if self.c.vm_create(target, v) {
+            self.c.vms[v].table_host = Some(target);
+        }
+        self.c.vms[v].in_migration = false;
+        self.ended.push(mig);
+        self.placements.push(PlacementChange {
+            t_ms: ms(t),
+            vm: v as u32,
+            node: Some(target as u32),
+        });
     }
 
     fn finish(mut self, sc: &Scenario, content_hash: String) -> RunRecord {
@@ -644,7 +737,10 @@ impl Dc {
                 *m.migrations_by_outcome.entry(o).or_insert(0) += 1;
             }
         }
+        m.set_rollback_rate();
         m.measure_estimates(&self.migs);
+        m.migration_downtime_ms = self.migs.iter().map(|x| x.downtime_ms).sum();
+        m.total_downtime_ms = m.migration_downtime_ms;
         m.overload_time_frac = if active_s > 0.0 {
             viol_s / active_s
         } else {
@@ -661,11 +757,19 @@ impl Dc {
         m.vm_arrivals = self.arrivals;
         m.refused_arrivals = self.refused;
         m.vm_ticks = self.vm_ticks;
+        let expired = self
+            .live
+            .as_ref()
+            .map_or(0, |l| l.expired + l.pending_len());
         let mut by_action = BTreeMap::new();
-        if !self.migs.is_empty() {
-            by_action.insert(ScalingAction::Migrate, self.migs.len() as u64);
+        if !self.migs.is_empty() || expired > 0 {
+            by_action.insert(ScalingAction::Migrate, self.migs.len() as u64 + expired);
         }
         m.decisions_by_action = by_action;
+        if expired > 0 {
+            m.unapplied_decisions_by_action
+                .insert(ScalingAction::Migrate, expired);
+        }
         self.events.sort_by_key(|e| e.t_ms);
         self.placements.sort_by_key(|p| p.t_ms);
         let policy = sc.policy.clone();

@@ -88,6 +88,26 @@ pub struct CompatConfig {
     /// because CloudSim's published numbers depend on it.
     #[serde(default = "yes")]
     pub zero_demand_finishes: bool,
+    /// How a migration runs inside CloudSim's datacenter: CloudSim's own one step of
+    /// RAM / (NIC / 2), or scalelab's pre-copy model (the study of what the
+    /// literature's policies do when migrations are real).
+    #[serde(default)]
+    pub migrations: CompatMigrations,
+}
+
+/// The migration model of the CloudSim profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompatMigrations {
+    /// CloudSim's: RAM / (NIC / 2), no sharing, no downtime, never fails.
+    #[default]
+    Cloudsim,
+    /// scalelab's: five-step plans whose timeouts come from the bandwidth each
+    /// migration will get, pre-copy rounds of the VM's dirty memory over max-min shared
+    /// NICs, a stop-and-copy pause, and rollback when a step times out, the VM stays
+    /// paused too long or the link falls below the plan's minimum (policy
+    /// `[migration]`, VM `dirty_rate_mib_s`).
+    Precopy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

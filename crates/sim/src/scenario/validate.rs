@@ -203,6 +203,24 @@ impl Scenario {
             return Ok(());
         };
         let _ = compat.profile;
+        ensure(
+            compat.migrations == CompatMigrations::Cloudsim || !self.policy.migration.auto_converge,
+            "policy.migration.auto_converge",
+            || {
+                "auto-converge is not modelled by the CloudSim profile's pre-copy migrations; \
+                 turn it off or run without [compat]"
+                    .into()
+            },
+        )?;
+        if compat.migrations == CompatMigrations::Cloudsim {
+            if let Some(i) = self.vms.iter().position(|g| g.dirty_rate_mib_s != 0.0) {
+                return Err(InputError::field(
+                    format!("vms[{i}].dirty_rate_mib_s"),
+                    "CloudSim's migrations copy RAM once and ignore dirty memory; set \
+                     compat.migrations = \"precopy\" for scalelab's pre-copy model, or remove it",
+                ));
+            }
+        }
         match self.sim.baseline {
             None => {
                 return Err(InputError::field(

@@ -61,16 +61,7 @@ impl Simulation {
             let msg = format!("{counted} outcomes for {} migrations", metrics.migrations);
             self.violation(msg);
         }
-        let rolled = metrics
-            .migrations_by_outcome
-            .get(&Outcome::RolledBack)
-            .copied()
-            .unwrap_or(0);
-        metrics.rollback_rate = if metrics.migrations > 0 {
-            rolled as f64 / metrics.migrations as f64
-        } else {
-            0.0
-        };
+        metrics.set_rollback_rate();
         metrics.measure_estimates(&self.records);
         metrics.overload_time_frac = if self.active_ms > 0.0 {
             self.overload_ms / self.active_ms
