@@ -102,6 +102,8 @@ pub fn random_scenario(seed: u64) -> Scenario {
             },
             weibull_shape: range(r, 0.5, 3.0),
             core_mips: None,
+            boot_s: None,
+            boot_energy_j: None,
         });
     }
     let mut vms = Vec::new();

@@ -311,10 +311,17 @@ impl Dc {
                     - self.c.vms[v].req_total() / self.c.hosts[src].total_mips,
             };
             let dst = m.target;
+            // A switched-off target boots before validation can begin.
+            let boot = self.boot_wait(dst, t);
+            let expected = Expected {
+                completion_s: expected.completion_s + boot,
+                ..expected
+            };
             let id = self.open_migration(t, m, expected);
+            let t0 = t + boot;
             self.migs[id].steps.push(StepRecord {
                 action: StepAction::PreMigrationValidation,
-                start_ms: ms(t),
+                start_ms: ms(t0),
                 end_ms: None,
                 timeout_s: timeouts_s[0],
                 outcome: None,
@@ -324,7 +331,7 @@ impl Dc {
                 src,
                 dst,
                 phase: Phase::Validation,
-                step_start: t,
+                step_start: t0,
                 timeouts_s,
                 memory_mib,
                 left_mib: 0.0,

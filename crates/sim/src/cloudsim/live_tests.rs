@@ -216,3 +216,75 @@ fn contradictory_settings_are_refused() {
         .to_string();
     assert!(e.starts_with("policy.migration.auto_converge:"), "{e}");
 }
+
+#[test]
+fn a_migration_to_a_switched_off_host_waits_for_its_boot() {
+    // Host h0 (G4) and h1 (G5), 2 x 1000 MIPS. VM a goes to h0 (16 W against 22.3 W),
+    // VM b to h1 (h0 would be full). b finishes at 300.1 s: h1 switches off. VM c
+    // (100 MiB) arrives at 500 s and at 600.1 s goes to h0, where a runs at 20 %
+    // (16.6 W against 22.3 W for the off h1). At 900.1 s a asks for all of its core:
+    // h0 at 100 % is overloaded, MMT moves c, and only h1 can take it: h1 boots for
+    // 60 s before validation begins.
+    let text = r#"
+name = "boot-migration"
+duration_s = 1200
+control_interval_s = 300
+[compat]
+profile = "cloudsim"
+migrations = "precopy"
+[sim]
+baseline = "beloglazov_thr"
+[[nodes]]
+name = "h0"
+cores = 2
+core_mips = 1000
+memory_mib = 4096
+nic_mbps = 1000
+power = "hp_ml110_g4"
+[[nodes]]
+name = "h1"
+cores = 2
+core_mips = 1000
+memory_mib = 4096
+nic_mbps = 1000
+power = "hp_ml110_g5"
+boot_s = 60
+[[vms]]
+name = "a"
+vcpus = 1
+mips = 1000
+memory_mib = 1000
+workload = { kind = "replay", samples = [0.2, 0.2, 0.2, 1.0, 1.0], interval_s = 300 }
+[[vms]]
+name = "b"
+vcpus = 1
+mips = 1000
+memory_mib = 1000
+workload = { kind = "replay", samples = [0.5, 0.0, 0.0, 0.0, 0.0], interval_s = 300 }
+[[vms]]
+name = "c"
+vcpus = 1
+mips = 1000
+memory_mib = 100
+arrive_s = 500
+workload = { kind = "constant", level = 1.0 }
+"#;
+    let r = run(text);
+    assert_eq!(r.migrations.len(), 1, "{:?}", r.migrations);
+    let x = &r.migrations[0];
+    assert_eq!((x.vm, x.source, x.target), (2, 0, 1));
+    assert_eq!(x.started_ms, 900_100);
+    assert_eq!(x.steps[0].action, StepAction::PreMigrationValidation);
+    assert_eq!(x.steps[0].start_ms, 960_100);
+    assert_eq!(x.outcome, Some(Outcome::Completed));
+    // 60 s boot + 2 s validation + 100 MiB alone on the link + 20 ms + 5 s + 2 s.
+    let total_s = 60.0 + 2.0 + 100.0 / mib_s(1000.0) + 0.02 + 5.0 + 2.0;
+    let took = (x.ended_ms.unwrap() - x.started_ms) as f64 / 1000.0;
+    assert!(close(took, total_s, 0.002), "{took} vs {total_s}");
+    assert!(close(
+        x.expected.as_ref().unwrap().completion_s,
+        total_s,
+        1e-6
+    ));
+    assert_eq!(r.metrics.host_power_ons, 1);
+}

@@ -13,7 +13,7 @@
 //! | CPU while migrating | the VM gets 90 % of its MIPS on the source, 10 % are allocated on the target | `migration_cpu_overhead_frac` on both |
 //! | memory | checked when a VM is first placed only | held and checked at every step |
 //! | power | SPECpower curve, linear in time between updates; a host at 0 % draws nothing | per sample; idle power while up |
-//! | hosts | a host left with nothing to run is off (0 W) and counted as a shutdown; on again when given a VM | always on |
+//! | hosts | a host left with nothing to run is off (0 W) and counted as a shutdown; on again when given a VM, after the node's `boot_s` (a placement waits, a migration's time includes it) and with its `boot_energy_j` per power-on, both 0 by default as in CloudSim | always on |
 //! | finished VMs | a VM asking for exactly 0 MIPS at an update has finished and leaves (`compat.zero_demand_finishes`) | VMs never leave |
 //! | SLATAH | time an active host gets less than it asks for, over active host time | time above 100 % over node time |
 //! | PDM | MIPS a migrating VM asked for but did not get, over all MIPS asked for | CPU lost to overhead over CPU asked |
@@ -74,6 +74,11 @@ enum Ev {
         mig: usize,
         version: u32,
     },
+    /// A VM that arrived for a switched-off host starts on it, now booted.
+    Booted {
+        vm: usize,
+        host: usize,
+    },
 }
 
 /// The event queue: by time, then by the order events were sent (CloudSim's
@@ -110,6 +115,11 @@ struct Dc {
     last_process: f64,
     /// Per host: when its energy was last integrated (its last update).
     host_t: Vec<f64>,
+    /// Per host: boot time and energy (nodes' `boot_s`, `boot_energy_j`), and when a
+    /// boot under way ends.
+    boot_s: Vec<f64>,
+    boot_j: Vec<f64>,
+    booting: Vec<f64>,
     energy_ws: f64,
     node_ids: Vec<String>,
     vm_ids: Vec<String>,
@@ -164,9 +174,12 @@ pub fn run(
     let mut node_ids = Vec::new();
     let mut hosts = Vec::new();
     let mut kinds = Vec::new();
+    let (mut boot_s, mut boot_j) = (Vec::new(), Vec::new());
     for (gi, i) in sc.node_members() {
         let g = &sc.nodes[gi];
         node_ids.push(member_name(&g.name, g.count, i));
+        boot_s.push(g.boot_s.unwrap_or(0.0));
+        boot_j.push(g.boot_energy_j.unwrap_or(0.0));
         let pe_mips = g.core_mips.unwrap_or(1000.0);
         let power = g
             .power
@@ -267,6 +280,9 @@ pub fn run(
         limit_s: sc.duration_s as f64,
         last_process: 0.0,
         host_t: vec![0.0; n_hosts],
+        boot_s,
+        boot_j,
+        booting: vec![0.0; n_hosts],
         energy_ws: 0.0,
         node_ids,
         vm_ids,
@@ -307,6 +323,7 @@ pub fn run(
             }
             Ev::Migrate { vm, target, mig } => dc.finish_migration(t, vm, target, mig),
             Ev::Live { mig, version } => dc.on_live(t, mig, version),
+            Ev::Booted { vm, host } => dc.booted(t, vm, host),
         }
     }
     Ok(dc.finish(sc, content_hash))
@@ -330,9 +347,22 @@ impl Dc {
     /// refusal when no host can take it.
     fn place_arrival(&mut self, v: usize, t: f64) {
         let none = vec![false; self.c.hosts.len()];
+        let host = self.policy.find_host(&mut self.c, v, &none).map(|(h, _)| h);
+        match host.map(|h| (h, self.boot_wait(h, t))) {
+            Some((h, wait)) if wait > 0.0 => {
+                // The host is off: the VM starts once it has booted.
+                self.c.vms[v].instantiating = false;
+                self.q.push(t + wait, Ev::Booted { vm: v, host: h });
+            }
+            _ => self.place_on(v, host, t),
+        }
+    }
+
+    /// The VM onto `host` at `t` (the policy's choice), or refused.
+    fn place_on(&mut self, v: usize, host: Option<usize>, t: f64) {
         {
-            match self.policy.find_host(&mut self.c, v, &none) {
-                Some((h, _)) if self.c.vm_create(h, v) => {
+            match host {
+                Some(h) if self.c.vm_create(h, v) => {
                     self.c.vms[v].table_host = Some(h);
                     self.c.vms[v].instantiating = false;
                     self.placements.push(PlacementChange {
@@ -366,6 +396,38 @@ impl Dc {
                     });
                 }
             }
+        }
+    }
+
+    /// How long a placement or migration onto `h` at `t` waits for it to boot: its
+    /// `boot_s` when it is off (runs nothing, after the start), the rest of its boot when
+    /// it is booting, else nothing.
+    fn boot_wait(&mut self, h: usize, t: f64) -> f64 {
+        if self.booting[h] > t {
+            return self.booting[h] - t;
+        }
+        let boot = self.boot_s[h];
+        if boot > 0.0 && t > 0.0 && self.c.hosts[h].vms.is_empty() {
+            self.booting[h] = t + boot;
+            return boot;
+        }
+        0.0
+    }
+
+    /// A VM waiting for its host to boot is placed now, between updates: the host is
+    /// brought up to `t` first and again after, as for a migration's end.
+    fn booted(&mut self, t: f64, v: usize, h: usize) {
+        if self.live.is_some() {
+            self.update_hosts(t, &[h]);
+            self.place_on(v, Some(h), t);
+            self.update_hosts(t, &[h]);
+        } else {
+            if t > self.last_process {
+                self.update(t, false);
+            }
+            self.place_on(v, Some(h), t);
+            self.touched.push(h);
+            self.update(t, false);
         }
     }
 
@@ -579,7 +641,9 @@ impl Dc {
         let v = m.vm;
         let source = self.c.vms[v].host.unwrap_or(m.target);
         let source_util = self.c.hosts[source].util();
-        let delay = migration_time_s(self.c.vms[v].ram_mib, self.c.hosts[m.target].bw_kbps);
+        // A switched-off target boots first; the VM migrates (at 90 %) meanwhile.
+        let boot = self.boot_wait(m.target, t);
+        let delay = boot + migration_time_s(self.c.vms[v].ram_mib, self.c.hosts[m.target].bw_kbps);
         // CloudSim's migration is its estimate: one step of RAM / (NIC / 2).
         let expected = crate::record::Expected {
             downtime_ms: 0.0,
@@ -749,6 +813,9 @@ impl Dc {
         m.pdm = if req > 0.0 { short / req } else { 0.0 };
         m.slav = m.overload_time_frac * m.pdm;
         m.unmet_demand_core_s = unmet_vcpu_s;
+        for (h, host) in self.c.hosts.iter().enumerate() {
+            self.energy_ws += f64::from(host.acc.power_ons) * self.boot_j[h];
+        }
         let energy_kwh = self.energy_ws / 3.6e6;
         m.energy_kwh = Some(energy_kwh);
         m.esv = Some(energy_kwh * m.slav);

@@ -307,3 +307,53 @@ fn vms_arrive_and_leave_on_schedule() {
         .to_string();
     assert!(e.starts_with("vms[0].depart_s:"), "{e}");
 }
+
+#[test]
+fn a_switched_off_host_boots_for_an_arrival() {
+    // VM a at 70 %; VM b finishes at 300.1 s and host 1 switches off. VM c (1000 MIPS)
+    // arrives at 500 s, placed at the 600.1 s update: host 0 would run at
+    // (700 + 1000) / 2000 = 85 % > 80 %, so host 1, which is off. With a 120 s boot, c
+    // starts on it at 720.1 s; each boot costs its energy once.
+    let text = |boot: &str| {
+        SMALL
+            .replace("level = 0.5 }", "level = 0.7 }")
+            .replace(
+                "power = \"hp_ml110_g4\"",
+                &format!("power = \"hp_ml110_g4\"\n{boot}"),
+            )
+            .replace(
+                "workload = { kind = \"replay\", samples = [0.5, 0.0, 0.0, 0.0], interval_s = 300 }",
+                "workload = { kind = \"replay\", samples = [0.5, 0.0, 0.0, 0.0], interval_s = 300 }\n\
+                 [[vms]]\nname = \"c\"\nvcpus = 1\nmips = 1000\nmemory_mib = 100\narrive_s = 500\n\
+                 workload = { kind = \"constant\", level = 0.5 }",
+            )
+    };
+    let r = run(&text("boot_s = 120"));
+    let arrivals: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.kind == crate::record::EventKind::VmArrival)
+        .map(|e| (e.t_ms, e.vm, e.node))
+        .collect();
+    assert_eq!(arrivals, vec![(720_100, Some(2), Some(1))]);
+    assert_eq!(r.metrics.host_power_ons, 1);
+    // Without a boot, c starts at the update itself.
+    let r0 = run(&text(""));
+    let p: Vec<_> = r0.placements.iter().filter(|p| p.vm == 2).collect();
+    assert_eq!((p[0].t_ms, p[0].node), (600_100, Some(1)));
+    // 5 kJ a boot: exactly 5000 J more than the same run without boot energy.
+    let with = run(&text("boot_s = 120\nboot_energy_j = 5000"));
+    let kwh = with.metrics.energy_kwh.unwrap() - r.metrics.energy_kwh.unwrap();
+    assert!((kwh * 3.6e6 - 5000.0).abs() < 1e-6, "{kwh}");
+    // scalelab's own model has no power states: the field is refused there.
+    let e = crate::Scenario::from_toml_str(
+        &text("boot_s = 120").replace("[compat]\nprofile = \"cloudsim\"", ""),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("nodes[0].boot_s:"), "{e}");
+    let e = crate::Scenario::from_toml_str(&text("boot_s = -1"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("nodes[0].boot_s:"), "{e}");
+}

@@ -254,6 +254,13 @@ pub struct NodeGroup {
     /// all cores alike. Used by the CloudSim profile.
     #[serde(default)]
     pub core_mips: Option<f64>,
+    /// Time a switched-off node takes to boot when a placement or migration needs it
+    /// (absent = 0, as in CloudSim). Used by the CloudSim profile, whose hosts switch off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_s: Option<f64>,
+    /// Energy a switched-off node draws to boot, joules (absent = 0, as in CloudSim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_energy_j: Option<f64>,
 }
 
 fn one_f64() -> f64 {

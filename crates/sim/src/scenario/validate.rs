@@ -168,6 +168,24 @@ impl Scenario {
                 )?;
             }
         }
+        for (i, g) in self.nodes.iter().enumerate() {
+            for (f, v) in [("boot_s", g.boot_s), ("boot_energy_j", g.boot_energy_j)] {
+                if let Some(v) = v {
+                    ensure(
+                        v.is_finite() && v >= 0.0,
+                        &format!("nodes[{i}].{f}"),
+                        || format!("must be 0 or more, got {v}"),
+                    )?;
+                    if self.compat.is_none() {
+                        return Err(InputError::field(
+                            format!("nodes[{i}].{f}"),
+                            "nodes only switch off and boot under the CloudSim profile so far \
+                             ([compat] profile = \"cloudsim\"); scalelab's own nodes stay on",
+                        ));
+                    }
+                }
+            }
+        }
         let Some(compat) = &self.compat else {
             // scalelab's own model counts cores; MIPS are only read by the profile.
             if let Some(i) = self.nodes.iter().position(|g| g.core_mips.is_some()) {
