@@ -129,6 +129,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
             mips: None,
             arrive_s: None,
             depart_s: None,
+            trace_lifecycle: false,
             nodes: Vec::new(),
             workload: workload(r),
         });

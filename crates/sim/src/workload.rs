@@ -219,6 +219,10 @@ pub struct TraceVm {
     pub memory: Option<Vec<f32>>,
     pub vcpus: Option<u32>,
     pub memory_mib: Option<u64>,
+    /// Seconds into the window of the VM's first reading and of the end of its last
+    /// (the window's length when the VM reads to its end; the run's when the window
+    /// loops): when the VM existed, for VMs that arrive and leave with their trace.
+    pub span_s: (u64, u64),
 }
 
 impl TraceVm {
@@ -420,7 +424,8 @@ impl Workload {
         w
     }
 
-    fn trace_vm(&self) -> Option<(&TraceVm, bool)> {
+    /// The trace VM this member replays, and whether its window loops.
+    pub fn trace_vm(&self) -> Option<(&TraceVm, bool)> {
         match &*self.spec {
             WorkloadSpec::Trace(t) => t
                 .series
@@ -700,6 +705,7 @@ mod tests {
             memory: mem,
             vcpus: None,
             memory_mib: None,
+            span_s: (0, 180),
         };
         let mut src: Holder =
             toml::from_str(r#"workload = { kind = "trace", path = "x", cpu_scale = 2.0 }"#)

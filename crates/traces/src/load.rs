@@ -410,7 +410,18 @@ fn load_group(
         let m = resample(&mut mem[i], &grid, policy).map(|(m, _)| m);
         let shape = shapes.get(&names[k]).copied().unwrap_or_default();
         shaped += usize::from(shape.vcpus.is_some() || shape.memory_mib.is_some());
+        let (first, last) = ins.vm_span_s(k);
+        let window = (end - start) as u64;
+        let span_s = if t.repeat {
+            (0, duration.max(0) as u64)
+        } else {
+            (
+                (first - start).max(0) as u64,
+                ((last + interval - start).max(0) as u64).min(window),
+            )
+        };
         out.push(TraceVm {
+            span_s,
             trace_id: names[k].clone(),
             interval_s: dt as u64,
             cpu: c.into_iter().map(|v| v / 100.0).collect(),

@@ -398,3 +398,51 @@ fn vms_without_a_valid_reading_in_the_window_are_not_candidates() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn each_vm_knows_when_its_readings_start_and_end() {
+    let dir = std::env::temp_dir().join(format!("scalelab-span-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // "full" reads at 0..900 s, "late" from 600 s, "early" until 300 s; 300 s apart.
+    let mut text = String::from("vm_id,timestamp,cpu\n");
+    for k in 0..4 {
+        text.push_str(&format!("full,{},20\n", 300 * k));
+        if k >= 2 {
+            text.push_str(&format!("late,{},30\n", 300 * k));
+        }
+        if k <= 1 {
+            text.push_str(&format!("early,{},40\n", 300 * k));
+        }
+    }
+    std::fs::write(dir.join("g.csv"), text).unwrap();
+    let mut sc = scenario(
+        1200,
+        300,
+        r#"{ kind = "trace", path = "g.csv" }"#,
+        "count = 3",
+    );
+    load_scenario(&mut sc, &dir).unwrap();
+    let spans: Vec<_> = series(&sc)
+        .iter()
+        .map(|v| (v.trace_id.clone(), v.span_s))
+        .collect();
+    // From the first reading to the end of the last one's interval, within the window.
+    assert_eq!(
+        spans,
+        [
+            ("early".to_string(), (0, 600)),
+            ("full".to_string(), (0, 1200)),
+            ("late".to_string(), (600, 1200)),
+        ]
+    );
+    // A window that loops has every VM for the whole run.
+    let mut sc = scenario(
+        2400,
+        300,
+        r#"{ kind = "trace", path = "g.csv", repeat = true }"#,
+        "count = 3",
+    );
+    load_scenario(&mut sc, &dir).unwrap();
+    assert!(series(&sc).iter().all(|v| v.span_s == (0, 2400)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

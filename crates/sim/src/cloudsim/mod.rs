@@ -14,6 +14,7 @@
 //! | memory | checked when a VM is first placed only | held and checked at every step |
 //! | power | SPECpower curve, linear in time between updates; a host at 0 % draws nothing | per sample; idle power while up |
 //! | hosts | a host left with nothing to run is off (0 W) and counted as a shutdown; on again when given a VM, after the node's `boot_s` (a placement waits, a migration's time includes it) and with its `boot_energy_j` per power-on, both 0 by default as in CloudSim | always on |
+//! | lifecycle | VMs arrive and leave on schedule (`arrive_s`, `depart_s`) or with their trace (`trace_lifecycle`), placed by the policy on arrival or refused | VMs are there from start to end |
 //! | finished VMs | a VM asking for exactly 0 MIPS at an update has finished and leaves (`compat.zero_demand_finishes`) | VMs never leave |
 //! | SLATAH | time an active host gets less than it asks for, over active host time | time above 100 % over node time |
 //! | PDM | MIPS a migrating VM asked for but did not get, over all MIPS asked for | CPU lost to overhead over CPU asked |
@@ -239,7 +240,15 @@ pub fn run(
             data.push(0.0);
             let mips = g.mips.unwrap_or(1000.0);
             vms.push(Vm::new(mips, g.vcpus, g.memory_mib, 0.0, data));
-            schedule.push((g.arrive_s.unwrap_or(0.0), g.depart_s));
+            let span = w
+                .trace_vm()
+                .filter(|_| g.trace_lifecycle)
+                .map(|(t, _)| t.span_s);
+            schedule.push(match span {
+                // As the trace says: from its first reading to the end of its last.
+                Some((from, to)) => (from as f64, (to < sc.duration_s).then_some(to as f64)),
+                None => (g.arrive_s.unwrap_or(0.0), g.depart_s),
+            });
         }
     }
     let live =

@@ -357,3 +357,70 @@ fn a_switched_off_host_boots_for_an_arrival() {
         .to_string();
     assert!(e.starts_with("nodes[0].boot_s:"), "{e}");
 }
+
+#[test]
+fn trace_vms_arrive_and_leave_with_their_trace() {
+    // Three trace VMs on the small day's two hosts: "full" reads all day, "late" from
+    // 400 s, "early" until 700 s (the ends of their readings, as the loader gives
+    // them). "late" is placed at the first update after 400 s (600.1 s); "early"
+    // leaves at the first update after 700 s (900.1 s).
+    let text = SMALL.replace(
+        "workload = { kind = \"constant\", level = 0.5 }\n",
+        "workload = { kind = \"trace\", path = \"x\" }\ncount = 3\ntrace_lifecycle = true\n",
+    );
+    let mut sc = crate::Scenario::from_toml_str(&text).unwrap();
+    let vm = |id: &str, span_s| crate::workload::TraceVm {
+        trace_id: id.into(),
+        interval_s: 300,
+        cpu: vec![0.3; 4],
+        memory: None,
+        vcpus: None,
+        memory_mib: None,
+        span_s,
+    };
+    let crate::workload::WorkloadSpec::Trace(t) = &mut sc.vms[0].workload else {
+        unreachable!()
+    };
+    t.series = Some(std::sync::Arc::new(vec![
+        vm("full", (0, 1200)),
+        vm("late", (400, 1200)),
+        vm("early", (0, 700)),
+    ]));
+    let r = crate::run_scenario(sc, String::new(), Default::default(), &mut |_, _| {}).unwrap();
+    let at = |kind: crate::record::EventKind| {
+        r.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| (e.t_ms, e.vm))
+            .collect::<Vec<_>>()
+    };
+    use crate::record::EventKind as K;
+    assert_eq!(at(K::VmArrival), vec![(600_100, Some(1))]);
+    assert_eq!(
+        at(K::VmDeparture),
+        // VM b of the small day finishes at 300.1 s (it asks for 0 MIPS).
+        vec![(300_100, Some(3)), (900_100, Some(2))]
+    );
+    let first: Vec<_> = r
+        .placements
+        .iter()
+        .filter(|p| p.t_ms == 0)
+        .map(|p| p.vm)
+        .collect();
+    assert_eq!(first, vec![0, 2, 3]);
+    // Only trace groups can follow their trace, and not with a schedule of their own.
+    let e = crate::Scenario::from_toml_str(
+        &SMALL.replace("level = 0.5 }\n", "level = 0.5 }\ntrace_lifecycle = true\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("vms[0].trace_lifecycle:"), "{e}");
+    let e =
+        crate::Scenario::from_toml_str(&text.replace("count = 3\n", "count = 3\narrive_s = 60\n"))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        e.starts_with("vms[0].trace_lifecycle:") && e.contains("arrive_s"),
+        "{e}"
+    );
+}

@@ -290,6 +290,10 @@ pub struct VmGroup {
     /// its CPU activity, `dirty_rate_mib_s` being the rate at full use of its vCPUs.
     #[serde(default)]
     pub dirty_rate_follows_cpu: bool,
+    /// Each VM of a trace group arrives at its first reading in the window and leaves
+    /// after its last, as the trace says it existed (CloudSim profile, so far).
+    #[serde(default)]
+    pub trace_lifecycle: bool,
     /// Declared memory model: the fraction of `memory_mib` the VM has touched, which
     /// is what the first pre-copy round sends. A trace with a memory series overrides
     /// it sample by sample.

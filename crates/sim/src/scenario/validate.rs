@@ -159,6 +159,18 @@ impl Scenario {
                     || format!("must be within the run (0 to {end} s), got {a}"),
                 )?;
             }
+            if g.trace_lifecycle {
+                ensure(
+                    matches!(g.workload, WorkloadSpec::Trace(_)),
+                    &format!("vms[{i}].trace_lifecycle"),
+                    || "needs a trace workload: the trace says when each VM existed".into(),
+                )?;
+                ensure(
+                    g.arrive_s.is_none() && g.depart_s.is_none(),
+                    &format!("vms[{i}].trace_lifecycle"),
+                    || "contradicts arrive_s / depart_s: keep one of the two".into(),
+                )?;
+            }
             if let Some(d) = g.depart_s {
                 let from = g.arrive_s.unwrap_or(0.0);
                 ensure(
@@ -205,12 +217,14 @@ impl Scenario {
             if let Some(i) = self
                 .vms
                 .iter()
-                .position(|g| g.arrive_s.is_some() || g.depart_s.is_some())
+                .position(|g| g.arrive_s.is_some() || g.depart_s.is_some() || g.trace_lifecycle)
             {
                 let f = if self.vms[i].arrive_s.is_some() {
                     "arrive_s"
-                } else {
+                } else if self.vms[i].depart_s.is_some() {
                     "depart_s"
+                } else {
+                    "trace_lifecycle"
                 };
                 return Err(InputError::field(
                     format!("vms[{i}].{f}"),
