@@ -5,8 +5,8 @@
 use crate::baselines::Baseline;
 use crate::rng::{Pcg32, derive};
 use crate::scenario::{
-    FailureDistribution, FailureSpec, NetworkConfig, NodeGroup, NodeOrder, PowerSpec, Scenario,
-    SimConfig, StochasticConfig, VmGroup,
+    DurationDist, DurationSpec, FailureDistribution, FailureSpec, NetworkConfig, NodeGroup,
+    NodeOrder, PowerSpec, Scenario, SimConfig, StepDurations, StochasticConfig, VmGroup,
 };
 use crate::workload::WorkloadSpec;
 use scalelab_engine::PolicyConfig;
@@ -236,6 +236,22 @@ pub fn random_scenario(seed: u64) -> Scenario {
                 range(r, 0.0, 0.3)
             } else {
                 0.0
+            },
+            step_durations: if r.chance(0.3) {
+                let validation = range(r, 0.5, 40.0);
+                StepDurations {
+                    validation_s: DurationSpec::Drawn(DurationDist::Uniform {
+                        min: validation / 2.0,
+                        max: validation,
+                    }),
+                    verification_s: DurationSpec::Drawn(DurationDist::Lognormal {
+                        median: range(r, 1.0, 30.0),
+                        sigma: range(r, 0.0, 1.5),
+                    }),
+                    cleanup_s: DurationSpec::Fixed(range(r, 0.0, 10.0)),
+                }
+            } else {
+                StepDurations::default()
             },
         },
         node_order: if r.chance(0.3) {

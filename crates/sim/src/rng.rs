@@ -127,6 +127,8 @@ pub mod stream {
     pub const CRASHES: u64 = 0;
     /// Injected migration step failures.
     pub const STEP_FAILURES: u64 = 1 << 63 | 1;
+    /// Durations of the migration steps that move no memory.
+    pub const STEP_DURATIONS: u64 = 1 << 63 | 2;
 }
 
 /// Mix a run seed with a label into a sub-seed (SplitMix64 finalizer), so that streams

@@ -642,3 +642,78 @@ fn every_estimate_of_the_plan_is_set_against_what_happened() {
     let src = s.source_utilization.unwrap();
     assert!((src.bias - (m.source_after.unwrap() - e.source_utilization)).abs() < 1e-12);
 }
+
+#[test]
+fn steps_that_move_no_memory_take_what_the_scenario_draws() {
+    // By default the plan's nominal 2 s / 5 s / 2 s, exactly.
+    let r = run_checked(&one_migration(""), None);
+    let m = first(&r);
+    assert_eq!(
+        (step_ms(m, 0), step_ms(m, 3), step_ms(m, 4)),
+        (2000, 5000, 2000)
+    );
+    // Drawn: each within its range, varying between migrations and seeds, and the same
+    // for the same seed.
+    let text = one_migration(
+        "[stochastic.step_durations]\n\
+         validation_s = { dist = \"uniform\", min = 1.0, max = 4.0 }\n\
+         verification_s = { dist = \"lognormal\", median = 5.0, sigma = 0.3 }\n\
+         cleanup_s = 3.5\n",
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 1..=8 {
+        let r = run_checked(&text, Some(seed));
+        for m in r.migrations.iter().filter(|m| m.steps.len() == 5) {
+            let v = step_ms(m, 0);
+            assert!((1000..=4000).contains(&v), "{v}");
+            assert!(step_ms(m, 3) > 0);
+            assert_eq!(step_ms(m, 4), 3500);
+            seen.insert(v);
+        }
+        let again = run_checked(&text, Some(seed));
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            serde_json::to_string(&again).unwrap()
+        );
+    }
+    assert!(seen.len() >= 4, "{seen:?}");
+    // A validation slower than its 30 s timeout times out: the timeouts can fire now.
+    let slow = one_migration("[stochastic.step_durations]\nvalidation_s = 45\n");
+    let r = run_checked(&slow, None);
+    let m = first(&r);
+    assert_eq!(m.outcome, Some(Outcome::RolledBack));
+    assert_eq!(m.steps[0].outcome, Some(StepOutcome::TimedOut));
+    assert!(
+        m.rollback_reason
+            .as_deref()
+            .unwrap()
+            .contains("pre_migration_validation")
+    );
+}
+
+#[test]
+fn bad_step_durations_are_refused_with_the_field_named() {
+    let err = |extra: &str| {
+        scalelab_sim::Scenario::from_toml_str(&one_migration(extra))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("[stochastic.step_durations]\nvalidation_s = -1\n");
+    assert!(
+        e.starts_with("stochastic.step_durations.validation_s:"),
+        "{e}"
+    );
+    let e =
+        err("[stochastic.step_durations]\ncleanup_s = { dist = \"uniform\", min = 3, max = 1 }\n");
+    assert!(
+        e.starts_with("stochastic.step_durations.cleanup_s.max:"),
+        "{e}"
+    );
+    let e = err(
+        "[stochastic.step_durations]\nverification_s = { dist = \"lognormal\", median = nan, sigma = 0.3 }\n",
+    );
+    assert!(
+        e.starts_with("stochastic.step_durations.verification_s.median:"),
+        "{e}"
+    );
+}

@@ -21,7 +21,8 @@
 //!   from the least it can get while the admission limit holds, a fair share of the
 //!   slower NIC among `max_migrations_per_node`. A migration that is slow only because
 //!   a later one shares its NIC does not time out.
-//! - **Pre-copy over shared NICs.** The steps are validation (2 s), then pre-copy rounds:
+//! - **Pre-copy over shared NICs.** The steps are validation (2 s, or as
+//!   `stochastic.step_durations` draws it, like verification and cleanup), then pre-copy rounds:
 //!   round 0 sends the resident memory, each later round sends what the VM dirtied during
 //!   the one before (`dirty_rate_mib_s`, times the VM's CPU use when
 //!   `dirty_rate_follows_cpu`, at most the writable working set), until the engine's stop
@@ -45,18 +46,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use scalelab_engine::PolicyConfig;
 use scalelab_engine::plan::StepAction;
-use scalelab_engine::planner::{
-    CLEANUP_EXPECTED_S, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S, expected_completion_s,
-    timeout_for,
-};
+use scalelab_engine::planner::{expected_completion_s, timeout_for};
 use scalelab_engine::policy::MigrationConfig;
 use scalelab_engine::precopy::{PreCopyParams, estimate, mbps_to_mib_s};
 
 use super::{Dc, Ev, Move, ms};
 use crate::network::{Flow, shared_rates};
 use crate::record::{EventKind, EventRecord, Expected, Outcome, StepOutcome, StepRecord};
+use crate::rng::{Pcg32, derive, stream};
+use crate::scenario::{Scenario, StepDurations};
 
 /// Less than a byte is nothing left to send.
 const DONE_MIB: f64 = 1e-6;
@@ -122,6 +121,8 @@ pub(super) struct Live {
     version: u32,
     /// The last copy is done and the VM resumes on the target at this time.
     resume_at: Option<f64>,
+    /// How long this step takes, when it moves no memory (drawn as it begins).
+    step_len_s: f64,
 }
 
 /// The model's parameters and the migrations in flight.
@@ -143,14 +144,14 @@ pub(super) struct LiveState {
     cluster: u32,
     /// Moves dropped unadmitted.
     pub(super) expired: u64,
+    /// The scenario's `stochastic.step_durations`, and their own stream.
+    durations: StepDurations,
+    rng: Pcg32,
 }
 
 impl LiveState {
-    pub(super) fn new(
-        policy: &PolicyConfig,
-        nic_mbps: Vec<f64>,
-        dirty: Vec<(f64, bool, f64)>,
-    ) -> Self {
+    pub(super) fn new(sc: &Scenario, nic_mbps: Vec<f64>, dirty: Vec<(f64, bool, f64)>) -> Self {
+        let policy = &sc.policy;
         let hosts = nic_mbps.len();
         let cfg = &policy.migration;
         Self {
@@ -165,6 +166,8 @@ impl LiveState {
             per_node: policy.planner.max_migrations_per_node,
             cluster: policy.planner.max_migrations_cluster,
             expired: 0,
+            durations: sc.stochastic.step_durations,
+            rng: Pcg32::new(derive(sc.seed, stream::STEP_DURATIONS), 9),
         }
     }
 
@@ -326,7 +329,7 @@ impl Dc {
                 timeout_s: timeouts_s[0],
                 outcome: None,
             });
-            let live = Live {
+            let mut live = Live {
                 vm: v,
                 src,
                 dst,
@@ -345,7 +348,9 @@ impl Dc {
                 sent_mib: 0.0,
                 version: 0,
                 resume_at: None,
+                step_len_s: 0.0,
             };
+            live.step_len_s = self.draw_len(Phase::Validation);
             self.ls().live.insert(id, live);
             self.schedule_live(id);
         }
@@ -360,9 +365,7 @@ impl Dc {
         l.version += 1;
         let timeout = l.step_start + l.timeouts_s[l.phase.index()] as f64;
         let at = match l.phase {
-            Phase::Validation => l.step_start + VALIDATION_EXPECTED_S,
-            Phase::Verification => l.step_start + VERIFICATION_EXPECTED_S,
-            Phase::Cleanup => l.step_start + CLEANUP_EXPECTED_S,
+            Phase::Validation | Phase::Verification | Phase::Cleanup => l.step_start + l.step_len_s,
             Phase::StopAndCopy if l.resume_at.is_some() => l.resume_at.unwrap_or(l.step_start),
             Phase::PreCopy | Phase::StopAndCopy => {
                 let done = if l.rate_mib_s > 0.0 {
@@ -473,12 +476,26 @@ impl Dc {
         }
     }
 
+    /// How long a step that moves no memory takes this time, seconds.
+    fn draw_len(&mut self, phase: Phase) -> f64 {
+        let ls = self.ls();
+        let spec = match phase {
+            Phase::Validation => ls.durations.validation_s,
+            Phase::Verification => ls.durations.verification_s,
+            Phase::Cleanup => ls.durations.cleanup_s,
+            Phase::PreCopy | Phase::StopAndCopy => return 0.0,
+        };
+        spec.draw_s(&mut ls.rng)
+    }
+
     /// End the current step well and begin `next`.
     fn next_step(&mut self, id: usize, t: f64, next: Phase) {
         self.end_step(id, t, StepOutcome::Ok);
+        let len = self.draw_len(next);
         let l = self.ls().live.get_mut(&id).expect("a live migration");
         l.phase = next;
         l.step_start = t;
+        l.step_len_s = len;
         let timeout_s = l.timeouts_s[next.index()];
         self.migs[id].steps.push(StepRecord {
             action: next.action(),

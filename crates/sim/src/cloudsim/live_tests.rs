@@ -288,3 +288,23 @@ workload = { kind = "constant", level = 1.0 }
     ));
     assert_eq!(r.metrics.host_power_ons, 1);
 }
+
+#[test]
+fn steps_that_move_no_memory_take_the_scenarios_durations() {
+    // One migration at a time, each step as the scenario says: 10 s validation, 1 s
+    // verification and cleanup; the plan still expects its nominal 2 + 5 + 2 s.
+    let r = run(&day(
+        "",
+        "[policy.planner]\nmax_migrations_per_node = 1\n\
+         [stochastic.step_durations]\nvalidation_s = 10\nverification_s = 1\ncleanup_s = 1\n",
+    ));
+    let x = &r.migrations[0];
+    let took = (x.ended_ms.unwrap() - x.started_ms) as f64 / 1000.0;
+    let copy_s = 1000.0 / mib_s(1000.0) + 0.02;
+    assert!(close(took, 10.0 + copy_s + 1.0 + 1.0, 0.002), "{took}");
+    let e = x.expected.as_ref().unwrap();
+    assert!(
+        close(e.completion_s, 2.0 + copy_s + 5.0 + 2.0, 1e-6),
+        "{e:?}"
+    );
+}

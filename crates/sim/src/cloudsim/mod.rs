@@ -270,7 +270,7 @@ pub fn run(
                     std::iter::repeat_n(d, g.count as usize)
                 })
                 .collect();
-            live::LiveState::new(&sc.policy, nic_mbps, dirty)
+            live::LiveState::new(sc, nic_mbps, dirty)
         });
     let policy = policy_of(sc);
     let zero_finishes = sc.compat.as_ref().is_some_and(|c| c.zero_demand_finishes);

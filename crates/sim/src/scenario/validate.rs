@@ -123,6 +123,13 @@ impl Scenario {
             0.0,
             1.0,
         )?;
+        let d = &self.stochastic.step_durations;
+        d.validation_s
+            .validate("stochastic.step_durations.validation_s")?;
+        d.verification_s
+            .validate("stochastic.step_durations.verification_s")?;
+        d.cleanup_s
+            .validate("stochastic.step_durations.cleanup_s")?;
         let largest = self.nodes.iter().map(|g| g.memory_mib).max().unwrap_or(0);
         for (i, g) in self.vms.iter().enumerate() {
             ensure(

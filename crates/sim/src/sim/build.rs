@@ -183,6 +183,7 @@ impl Simulation {
             metrics: RunMetrics::default(),
             rng_crash: Pcg32::new(derive(sc.seed, stream::CRASHES), 7),
             rng_steps: Pcg32::new(derive(sc.seed, stream::STEP_FAILURES), 7),
+            rng_durations: Pcg32::new(derive(sc.seed, stream::STEP_DURATIONS), 9),
             last_tick_ms: 0,
             duration_ms: sc.duration_s * 1000,
             sample_ms,

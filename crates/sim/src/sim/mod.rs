@@ -57,9 +57,6 @@ use scalelab_engine::model::{ResourceType, ScalingAction, ScalingDecision};
 use scalelab_engine::plan::{
     MigrationPlan, NEVER_S, RollbackCondition, StepAction, SuccessCriterion,
 };
-use scalelab_engine::planner::{
-    CLEANUP_EXPECTED_S, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S,
-};
 use scalelab_engine::precopy::{PreCopyEstimate, PreCopyParams, Throttle, mbps_to_mib_s};
 use scalelab_engine::rules::{ForecastSummary, MigrationCheck, UtilStats};
 use scalelab_engine::triage::{Triage, VmView, host_check, triage};
@@ -114,6 +111,8 @@ pub struct Simulation {
     rng_crash: Pcg32,
     /// Injected step failures.
     rng_steps: Pcg32,
+    /// Durations of validation, verification and cleanup.
+    rng_durations: Pcg32,
 
     // -- cluster state (state.rs)
     nodes: Vec<NodeRt>,

@@ -249,10 +249,8 @@ impl Simulation {
             self.migs[id].deadline = Some(self.q.schedule_timer(at, Ev::Deadline { mig: id }));
         }
         self.begin_step(id, StepAction::PreMigrationValidation, now);
-        self.q.schedule(
-            now + (VALIDATION_EXPECTED_S * 1000.0) as u64,
-            Ev::StepDone { mig: id },
-        );
+        let took = self.step_duration_ms(StepAction::PreMigrationValidation);
+        self.q.schedule(now + took, Ev::StepDone { mig: id });
     }
 
     /// The plan's overall deadline passed with the migration still running.
@@ -359,10 +357,9 @@ impl Simulation {
                 }
                 self.end_step(m, now, StepOutcome::Ok);
                 self.begin_step(m, StepAction::Cleanup, now);
-                self.migs[m].step_event = Some(self.q.schedule(
-                    now + (CLEANUP_EXPECTED_S * 1000.0) as u64,
-                    Ev::StepDone { mig: m },
-                ));
+                let took = self.step_duration_ms(StepAction::Cleanup);
+                self.migs[m].step_event =
+                    Some(self.q.schedule(now + took, Ev::StepDone { mig: m }));
             }
             StepAction::Cleanup => {
                 self.end_step(m, now, StepOutcome::Ok);
@@ -463,10 +460,20 @@ impl Simulation {
         // The target now carries the VM: migrations heading there are judged again.
         self.request_rollback_check(now);
         self.begin_step(m, StepAction::PostMigrationVerification, now);
-        self.migs[m].step_event = Some(self.q.schedule(
-            now + (VERIFICATION_EXPECTED_S * 1000.0) as u64,
-            Ev::StepDone { mig: m },
-        ));
+        let took = self.step_duration_ms(StepAction::PostMigrationVerification);
+        self.migs[m].step_event = Some(self.q.schedule(now + took, Ev::StepDone { mig: m }));
+    }
+
+    /// How long a step that moves no memory takes this time, ms (the scenario's
+    /// `stochastic.step_durations`).
+    fn step_duration_ms(&mut self, step: StepAction) -> TimeMs {
+        let d = &self.sc.stochastic.step_durations;
+        let spec = match step {
+            StepAction::PreMigrationValidation => d.validation_s,
+            StepAction::PostMigrationVerification => d.verification_s,
+            _ => d.cleanup_s,
+        };
+        (spec.draw_s(&mut self.rng_durations) * 1000.0) as TimeMs
     }
 
     pub(super) fn on_timeout(&mut self, m: MigId, step: StepAction, now: TimeMs) {
