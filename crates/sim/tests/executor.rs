@@ -717,3 +717,36 @@ fn bad_step_durations_are_refused_with_the_field_named() {
         "{e}"
     );
 }
+
+#[test]
+fn a_crash_between_samples_is_charged_from_when_it_happened() {
+    // Two idle nodes drawing 86 W (HP ML110 G4 at 0 %; the one VM asks nothing, on
+    // node-0), samples every 60 s; node-1
+    // crashes at 90 s and stays down. It was up for 90 s, not the 60 s of the samples
+    // before, nor the 120 s of the one after: (300 + 90) s x 86 W.
+    let text = r#"
+name = "crash-mid-interval"
+duration_s = 300
+control_interval_s = 60
+[[nodes]]
+name = "node"
+count = 2
+cores = 4
+memory_mib = 8192
+nic_mbps = 1000
+power = "hp_ml110_g4"
+[[vms]]
+name = "v"
+vcpus = 1
+memory_mib = 512
+nodes = ["node-0"]
+workload = { kind = "constant", level = 0.0 }
+[[failures]]
+kind = "node_crash"
+at_s = 90
+node = "node-1"
+"#;
+    let r = run_checked(text, None);
+    let j = r.metrics.energy_kwh.unwrap() * 3.6e6;
+    assert!((j - 390.0 * 86.0).abs() < 1e-6, "{j}");
+}

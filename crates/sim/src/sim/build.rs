@@ -33,6 +33,7 @@ impl Simulation {
                     up: true,
                     nic_factor: 1.0,
                     background_cores: 0.0,
+                    acct_ms: 0,
                     used_mem_mib: 0,
                     held_mem_mib: 0,
                     reserved_cores: 0.0,

@@ -145,6 +145,7 @@ impl Simulation {
             } => {
                 if let Some(n) = node_ix(self, node) {
                     let delta = if start { *extra_cores } else { -*extra_cores };
+                    self.account_node(n, now);
                     self.nodes[n].background_cores =
                         (self.nodes[n].background_cores + delta).max(0.0);
                     self.nodes[n].load_cores = (self.nodes[n].load_cores + delta).max(0.0);
@@ -194,6 +195,7 @@ impl Simulation {
         if !self.nodes[n].up {
             return;
         }
+        self.account_node(n, now);
         self.nodes[n].up = false;
         self.event(
             now,
@@ -277,6 +279,7 @@ impl Simulation {
         if self.nodes[n].up {
             return;
         }
+        self.account_node(n, now);
         self.nodes[n].up = true;
         for &v in &self.node_vms[n] {
             let v = &mut self.vms[v as usize];
@@ -328,6 +331,7 @@ impl Simulation {
             format!("from {}", self.nodes[old].id),
         );
         let used = self.vms[v].used_cores();
+        self.account_node(t, now);
         self.nodes[t].load_cores += used;
     }
 }

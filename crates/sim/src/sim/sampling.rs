@@ -1,32 +1,44 @@
 //! Every tick: sample the workloads, recompute node loads, feed histories and
 //! forecasters; and account the interval that just ended (active time, overload,
-//! energy, PDM's demand).
+//! energy, PDM's demand). A node whose state changes between ticks (a crash, a
+//! recovery, a switchover, a load spike, a restarted VM) is charged up to that instant
+//! first, with the state it had, so nothing is applied to time before it happened.
 
 use super::*;
 
 impl Simulation {
-    /// Metrics for [last tick, now), with the loads of the last tick.
+    /// Metrics for [last tick, now): each node from where it was last charged, with
+    /// the state it has had since.
     pub(super) fn account(&mut self, now: TimeMs) {
         let dt = (now - self.last_tick_ms) as f64;
         self.last_tick_ms = now;
         if dt <= 0.0 {
             return;
         }
-        for n in &self.nodes {
-            if !n.up {
-                continue;
-            }
-            self.active_ms += dt;
-            let u = n.load_cores / n.cores;
-            if u > 1.0 {
-                self.overload_ms += dt;
-                self.metrics.unmet_demand_core_s += (n.load_cores - n.cores) * dt / 1000.0;
-            }
-            if let Some(w) = &n.power {
-                self.energy_j += power_w(w, u) * dt / 1000.0;
-            }
+        for n in 0..self.nodes.len() {
+            self.account_node(n, now);
         }
         self.pdm_requested += self.running_demand_cores * dt;
+    }
+
+    /// Node `n` charged up to `now` with its current state; call before changing it.
+    #[inline]
+    pub(super) fn account_node(&mut self, n: usize, now: TimeMs) {
+        let node = &mut self.nodes[n];
+        let dt = now.saturating_sub(node.acct_ms) as f64;
+        node.acct_ms = node.acct_ms.max(now);
+        if dt <= 0.0 || !node.up {
+            return;
+        }
+        self.active_ms += dt;
+        let u = node.load_cores / node.cores;
+        if u > 1.0 {
+            self.overload_ms += dt;
+            self.metrics.unmet_demand_core_s += (node.load_cores - node.cores) * dt / 1000.0;
+        }
+        if let Some(w) = &node.power {
+            self.energy_j += power_w(w, u) * dt / 1000.0;
+        }
     }
 
     /// One pass over the VMs after the group shares are known: demand, node loads,

@@ -24,6 +24,8 @@ pub(super) struct NodeRt {
     pub(super) up: bool,
     pub(super) nic_factor: f64,
     pub(super) background_cores: f64,
+    /// Until when this node's active time, overload and energy have been charged.
+    pub(super) acct_ms: TimeMs,
     /// Memory of the VMs placed here (down ones included).
     pub(super) used_mem_mib: u64,
     /// Memory held for incoming migrations, and by outgoing ones until cleanup.

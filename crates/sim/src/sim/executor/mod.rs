@@ -455,6 +455,8 @@ impl Simulation {
             self.migs[m].sampled_overhead_cores,
         );
         self.migs[m].sampled_overhead_cores = 0.0;
+        self.account_node(src, now);
+        self.account_node(dst, now);
         self.nodes[src].load_cores = (self.nodes[src].load_cores - had - overhead).max(0.0);
         self.nodes[dst].load_cores = (self.nodes[dst].load_cores + used - overhead).max(0.0);
         // The target now carries the VM: migrations heading there are judged again.
