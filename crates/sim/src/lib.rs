@@ -14,6 +14,7 @@ pub mod baselines;
 pub mod chaos;
 pub mod cloudsim;
 pub mod network;
+mod phase;
 pub mod queue;
 pub mod record;
 pub mod rng;

@@ -53,48 +53,13 @@ use scalelab_engine::precopy::{PreCopyParams, estimate, mbps_to_mib_s};
 
 use super::{Dc, Ev, Move, ms};
 use crate::network::{Flow, shared_rates};
+use crate::phase::Phase;
 use crate::record::{EventKind, EventRecord, Expected, Outcome, StepOutcome, StepRecord};
 use crate::rng::{Pcg32, derive, stream};
 use crate::scenario::{Scenario, StepDurations};
 
 /// Less than a byte is nothing left to send.
 const DONE_MIB: f64 = 1e-6;
-
-/// The plan's steps; a migration is in one of them until it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    Validation,
-    PreCopy,
-    StopAndCopy,
-    Verification,
-    Cleanup,
-}
-
-impl Phase {
-    fn action(self) -> StepAction {
-        match self {
-            Self::Validation => StepAction::PreMigrationValidation,
-            Self::PreCopy => StepAction::MemoryPreCopy,
-            Self::StopAndCopy => StepAction::StopAndCopy,
-            Self::Verification => StepAction::PostMigrationVerification,
-            Self::Cleanup => StepAction::Cleanup,
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Memory is on the wire.
-    fn moves(self) -> bool {
-        matches!(self, Self::PreCopy | Self::StopAndCopy)
-    }
-
-    /// Before switchover: the VM still runs on the source.
-    fn before_switchover(self) -> bool {
-        matches!(self, Self::Validation | Self::PreCopy | Self::StopAndCopy)
-    }
-}
 
 /// One migration being run.
 #[derive(Debug, Clone)]
@@ -123,6 +88,16 @@ pub(super) struct Live {
     resume_at: Option<f64>,
     /// How long this step takes, when it moves no memory (drawn as it begins).
     step_len_s: f64,
+}
+
+impl Live {
+    /// The current step's timeout, seconds (none once ended).
+    fn step_timeout_s(&self) -> u64 {
+        self.timeouts_s
+            .get(self.phase.index())
+            .copied()
+            .unwrap_or(scalelab_engine::plan::NEVER_S)
+    }
 }
 
 /// The model's parameters and the migrations in flight.
@@ -363,9 +338,11 @@ impl Dc {
         let max_pause_s = ls.cfg.max_unresponsive_ms as f64 / 1000.0;
         let l = ls.live.get_mut(&id).expect("a live migration");
         l.version += 1;
-        let timeout = l.step_start + l.timeouts_s[l.phase.index()] as f64;
+        let timeout = l.step_start + l.step_timeout_s() as f64;
         let at = match l.phase {
             Phase::Validation | Phase::Verification | Phase::Cleanup => l.step_start + l.step_len_s,
+            // Ended migrations leave the map; nothing is scheduled for one.
+            Phase::Ended => f64::INFINITY,
             Phase::StopAndCopy if l.resume_at.is_some() => l.resume_at.unwrap_or(l.step_start),
             Phase::PreCopy | Phase::StopAndCopy => {
                 let done = if l.rate_mib_s > 0.0 {
@@ -398,11 +375,11 @@ impl Dc {
         if l.version != version {
             return;
         }
-        if l.phase.moves() {
+        if l.phase.moves_memory() {
             l.left_mib = (l.left_mib - l.rate_mib_s * (t - l.since)).max(0.0);
             l.since = t;
         }
-        let timeout = l.step_start + l.timeouts_s[l.phase.index()] as f64;
+        let timeout = l.step_start + l.step_timeout_s() as f64;
         match l.phase {
             Phase::Validation => {
                 let (src, dst, v) = (l.src, l.dst, l.vm);
@@ -466,13 +443,14 @@ impl Dc {
                 debug_assert!(t >= timeout - 1e-9);
                 let reason = format!(
                     "{}: timed out after {} s",
-                    l.phase.action().as_str(),
-                    l.timeouts_s[l.phase.index()]
+                    l.phase.step().map_or("ended", |a| a.as_str()),
+                    l.step_timeout_s()
                 );
                 self.rollback(t, id, StepOutcome::TimedOut, reason);
             }
             Phase::Verification => self.next_step(id, t, Phase::Cleanup),
             Phase::Cleanup => self.complete(t, id),
+            Phase::Ended => {}
         }
     }
 
@@ -483,7 +461,7 @@ impl Dc {
             Phase::Validation => ls.durations.validation_s,
             Phase::Verification => ls.durations.verification_s,
             Phase::Cleanup => ls.durations.cleanup_s,
-            Phase::PreCopy | Phase::StopAndCopy => return 0.0,
+            Phase::PreCopy | Phase::StopAndCopy | Phase::Ended => return 0.0,
         };
         spec.draw_s(&mut ls.rng)
     }
@@ -498,7 +476,7 @@ impl Dc {
         l.step_len_s = len;
         let timeout_s = l.timeouts_s[next.index()];
         self.migs[id].steps.push(StepRecord {
-            action: next.action(),
+            action: next.step().expect("a step"),
             start_ms: ms(t),
             end_ms: None,
             timeout_s,
@@ -567,7 +545,7 @@ impl Dc {
     fn rollback(&mut self, t: f64, id: usize, outcome: StepOutcome, reason: String) {
         self.end_step(id, t, outcome);
         let l = &self.ls().live[&id];
-        let moving = l.phase.moves() && l.resume_at.is_none();
+        let moving = l.phase.moves_memory() && l.resume_at.is_none();
         if moving {
             self.stop_moving(id);
         }

@@ -10,58 +10,9 @@ mod rollback;
 mod transfer;
 
 use super::*;
+pub(super) use crate::phase::Phase;
 pub(super) use measure::Window;
 use transfer::Transfer;
-
-/// Where a migration is: one of the plan's five steps, or ended with an outcome.
-/// Before `Verification` the VM runs on the source; from it on, on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    Validation,
-    PreCopy,
-    StopAndCopy,
-    Verification,
-    Cleanup,
-    Ended,
-}
-
-impl Phase {
-    fn of(step: StepAction) -> Self {
-        match step {
-            StepAction::PreMigrationValidation => Self::Validation,
-            StepAction::MemoryPreCopy => Self::PreCopy,
-            StepAction::StopAndCopy => Self::StopAndCopy,
-            StepAction::PostMigrationVerification => Self::Verification,
-            StepAction::Cleanup => Self::Cleanup,
-        }
-    }
-
-    /// The plan step being run; `None` once ended.
-    pub(super) fn step(self) -> Option<StepAction> {
-        match self {
-            Self::Validation => Some(StepAction::PreMigrationValidation),
-            Self::PreCopy => Some(StepAction::MemoryPreCopy),
-            Self::StopAndCopy => Some(StepAction::StopAndCopy),
-            Self::Verification => Some(StepAction::PostMigrationVerification),
-            Self::Cleanup => Some(StepAction::Cleanup),
-            Self::Ended => None,
-        }
-    }
-
-    pub(super) fn in_flight(self) -> bool {
-        self != Self::Ended
-    }
-
-    /// The VM has switched over and runs on the target.
-    pub(super) fn switched(self) -> bool {
-        matches!(self, Self::Verification | Self::Cleanup)
-    }
-
-    /// Memory is on the wire (the steps that cost CPU on both ends).
-    pub(super) fn moves_memory(self) -> bool {
-        matches!(self, Self::PreCopy | Self::StopAndCopy)
-    }
-}
 
 /// A migration being executed (its record is `Simulation::records[id]`).
 #[derive(Debug)]
