@@ -112,6 +112,22 @@ fn cloudsim_planetlab_day(c: &mut Criterion) {
         format!("cloudsim_profile_{data}_1052_vms_800_hosts_24h"),
         |b| b.iter(|| black_box(run(&sc).metrics.migrations)),
     );
+    // The same day with scalelab's migration model, as the README's study runs it
+    // (validation/cloudsim-planetlab-20110303.toml, 20 MiB/s at full CPU).
+    let mut live = sc.clone();
+    if let Some(c) = &mut live.compat {
+        c.migrations = scenario::CompatMigrations::Precopy;
+    }
+    live.policy.planner.max_migrations_cluster = 800;
+    for g in &mut live.vms {
+        g.dirty_rate_mib_s = 20.0;
+        g.dirty_rate_follows_cpu = true;
+    }
+    live.validate().expect("the study's scenario is valid");
+    g.bench_function(
+        format!("cloudsim_profile_precopy_{data}_1052_vms_800_hosts_24h"),
+        |b| b.iter(|| black_box(run(&live).metrics.migrations)),
+    );
     g.finish();
 }
 

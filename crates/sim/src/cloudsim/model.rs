@@ -272,9 +272,11 @@ fn put<T>(list: &mut Vec<(usize, T)>, vm: usize, v: T) {
 /// A SPECpower curve (11 points) evaluated as `PowerModelSpecPower.getPower`.
 pub fn power_w(curve: &[f64; 11], u: f64) -> f64 {
     let u = u.clamp(0.0, 1.0);
-    // `u % 0.1 == 0` can only hold next to a tenth; fmod is slow, so ask only there.
+    // `u % 0.1 == 0` can only hold next to a tenth, and there it holds when u is
+    // exactly k times the double 0.1: k * 0.1 - u, computed exactly by one fused
+    // multiply-add, is 0 (fmod itself is slow).
     let x = u * 10.0;
-    if (x - x.round()).abs() < 1e-6 && u % 0.1 == 0.0 {
+    if (x - x.round()).abs() < 1e-6 && x.round().mul_add(0.1, -u) == 0.0 {
         return curve[(u * 10.0) as usize];
     }
     let u1 = (u * 10.0).floor() as usize;
@@ -304,6 +306,11 @@ pub struct Host {
     pub util_mips: f64,
     pub prev_util_mips: f64,
     pub acc: HostAcc,
+    /// `power_w` at `util()`, kept with `util_mips`: placement asks it of every host
+    /// for every VM.
+    power_now: f64,
+    /// `allocated_mips()` since the host last changed (placement asks it as often).
+    alloc_memo: std::cell::Cell<Option<f64>>,
 }
 
 impl Host {
@@ -331,7 +338,20 @@ impl Host {
             util_mips: 0.0,
             prev_util_mips: 0.0,
             acc: HostAcc::default(),
+            power_now: power_w(&power, 0.0),
+            alloc_memo: std::cell::Cell::new(None),
         }
+    }
+
+    /// After anything that changes what the host lists or allocates.
+    fn changed(&self) {
+        self.alloc_memo.set(None);
+    }
+
+    fn set_util_mips(&mut self, util: f64) {
+        self.prev_util_mips = self.util_mips;
+        self.util_mips = util;
+        self.power_now = power_w(&self.power, self.util());
     }
 
     /// `getUtilizationOfCpu`: values just above 1 read as 1.
@@ -350,7 +370,7 @@ impl Host {
     }
 
     pub fn power_now_w(&self) -> f64 {
-        power_w(&self.power, self.util())
+        self.power_now
     }
 
     /// Memory and bandwidth free, not counting what `vm` holds (a provisioner
@@ -385,6 +405,9 @@ impl Host {
     /// VMs now listed (this round's tentative placements included), plus the rest of a
     /// migrating-in VM's demand.
     pub fn allocated_mips(&self) -> f64 {
+        if let Some(m) = self.alloc_memo.get() {
+            return m;
+        }
         let mut m = 0.0;
         for &v in &self.vms {
             if self.migrating_in.contains(&v) {
@@ -392,6 +415,7 @@ impl Host {
             }
             m += self.sched.total_alloc(v);
         }
+        self.alloc_memo.set(Some(m));
         m
     }
 }
@@ -452,8 +476,10 @@ impl Vm {
     /// `UtilizationModelPlanetLabInMemory.getUtilization`: linear between samples.
     pub fn util_at(&self, t: f64, interval_s: f64) -> f64 {
         let last = self.data.len().saturating_sub(1);
-        // `t % interval == 0` only where t / interval is whole (fmod is slow).
-        if (t / interval_s).fract() == 0.0 && t % interval_s == 0.0 {
+        // `t % interval == 0` only where t / interval is whole, and there exactly when
+        // k * interval - t is 0, which one fused multiply-add computes exactly.
+        let k = t / interval_s;
+        if k.fract() == 0.0 && k.mul_add(interval_s, -t) == 0.0 {
             return self.data[((t / interval_s) as usize).min(last)];
         }
         let t1 = (t / interval_s).floor();
@@ -527,6 +553,7 @@ impl Cluster {
 
     /// `Host.vmCreate`.
     pub fn vm_create(&mut self, h: usize, v: usize) -> bool {
+        self.hosts[h].changed();
         let (ram, bw) = self.vms[v].req_ram_bw();
         if !self.hosts[h].provision(v, ram, bw) {
             return false;
@@ -541,6 +568,7 @@ impl Cluster {
     /// `Host.vmDestroy`.
     pub fn vm_destroy(&mut self, h: usize, v: usize) {
         let host = &mut self.hosts[h];
+        host.changed();
         if !host.vms.contains(&v) {
             return;
         }
@@ -552,6 +580,7 @@ impl Cluster {
 
     /// `Host.vmDestroyAll` then `reallocateMigratingInVms`.
     pub fn reset_host(&mut self, h: usize) {
+        self.hosts[h].changed();
         let listed = std::mem::take(&mut self.hosts[h].vms);
         for &v in &listed {
             self.vms[v].host = None;
@@ -572,6 +601,7 @@ impl Cluster {
     /// `PowerHost.addMigratingInVm`: the VM is listed on the target at 10 % of its MIPS
     /// and both hosts' states are rewritten for this instant.
     pub fn add_migrating_in(&mut self, h: usize, v: usize, t: f64) {
+        self.hosts[h].changed();
         self.vms[v].in_migration = true;
         if self.hosts[h].migrating_in.contains(&v) {
             return;
@@ -593,6 +623,7 @@ impl Cluster {
     /// `PowerHost.removeMigratingInVm`.
     pub fn remove_migrating_in(&mut self, h: usize, v: usize) {
         let host = &mut self.hosts[h];
+        host.changed();
         host.unprovision(v);
         host.sched.deallocate(v);
         host.migrating_in.retain(|&x| x != v);
@@ -609,9 +640,9 @@ impl Cluster {
         if self.hosts[h].vms.is_empty() {
             // Nothing listed: what the loops below would compute for no VM.
             let host = &mut self.hosts[h];
-            host.prev_util_mips = host.util_mips;
+            host.changed();
             host.sched.deallocate_all();
-            host.util_mips = 0.0;
+            host.set_util_mips(0.0);
             host.acc.push(Entry {
                 t,
                 alloc: 0.0,
@@ -632,7 +663,7 @@ impl Cluster {
             }
         }
         let host = &mut self.hosts[h];
-        host.prev_util_mips = host.util_mips;
+        host.changed();
         host.sched.deallocate_all();
         for &v in &host.vms {
             let vm = &self.vms[v];
@@ -658,7 +689,7 @@ impl Cluster {
             util += alloc;
             req_sum += req;
         }
-        host.util_mips = util;
+        host.set_util_mips(util);
         host.acc.push(Entry {
             t,
             alloc: util,
@@ -706,6 +737,34 @@ mod tests {
         assert_eq!(power_w(&G4, 1.0), 117.0);
         // 25 %: between 89.4... no, between 92.6 (20 %) and 96 (30 %), halfway.
         assert!((power_w(&G4, 0.25) - 94.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_fused_multiple_test_is_cloudsims_remainder_test() {
+        // Near every tenth and every whole interval, and at the tenths themselves, the
+        // fused test answers as `%` does (true at 0, 0.1, 0.2, 0.4, 0.8 ..., not 0.3).
+        let mut seen_true = 0;
+        for k in 0..=10 {
+            for ulp in -3i64..=3 {
+                let base = k as f64 / 10.0;
+                let u = f64::from_bits((base.to_bits() as i64 + ulp).max(0) as u64);
+                let x = u * 10.0;
+                let fused = (x - x.round()).abs() < 1e-6 && x.round().mul_add(0.1, -u) == 0.0;
+                let near = (x - x.round()).abs() < 1e-6 && u % 0.1 == 0.0;
+                assert_eq!(fused, near, "{u:e}");
+                seen_true += usize::from(fused);
+            }
+        }
+        assert!(seen_true >= 5, "{seen_true}");
+        for interval in [300.0, 60.0, 7.5] {
+            for n in 0..400 {
+                for t in [n as f64 * interval, n as f64 * interval + 0.1] {
+                    let k = t / interval;
+                    let fused = k.fract() == 0.0 && k.mul_add(interval, -t) == 0.0;
+                    assert_eq!(fused, k.fract() == 0.0 && t % interval == 0.0, "{t}");
+                }
+            }
+        }
     }
 
     #[test]
