@@ -202,7 +202,7 @@ impl Engine {
         );
         (
             ScalingAction::Migrate,
-            expected,
+            plan.expected_utilization(),
             reasoning,
             Some(target.id.clone()),
             Some(plan),

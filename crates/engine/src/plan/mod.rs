@@ -140,6 +140,13 @@ impl MigrationPlan {
         self.execution_steps.iter().find(|s| s.action == action)
     }
 
+    /// The utilization the plan expects after migration, as it states it: the number a
+    /// MIGRATE decision's `target_value` must repeat, so that an executor comparing the
+    /// two sees one value.
+    pub fn expected_utilization(&self) -> f64 {
+        self.expected_utilization_improvement.expected_utilization
+    }
+
     /// Sum of step timeouts: the overall deadline of the migration.
     pub fn total_timeout_s(&self) -> u64 {
         self.execution_steps.iter().map(|s| s.timeout_seconds).sum()

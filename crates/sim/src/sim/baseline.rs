@@ -175,7 +175,7 @@ impl Simulation {
             resource_type: ResourceType::Cpu,
             action: Act::Migrate,
             current_value: current,
-            target_value: post,
+            target_value: plan.expected_utilization(),
             confidence: 1.0,
             reasoning: format!(
                 "{}: host {} at {current:.2} is overloaded; moving {} ({} MiB) to {} ({post:.2} after)",
