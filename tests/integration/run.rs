@@ -116,3 +116,49 @@ fn a_scenario_too_big_for_the_machine_is_refused_up_front() {
         "refused up front, not after trying"
     );
 }
+
+#[test]
+fn a_deprecated_policy_key_still_works_and_says_so() {
+    let dir = TempDir::new("deprecated");
+    let text = std::fs::read_to_string(crate::util::root().join("scenarios/hot-node-relief.toml"))
+        .unwrap();
+    // The old window in samples: 60 samples at 60 s is the default hour, so the run is
+    // the same as without it, and a warning names the file and the key.
+    let old = dir.write(
+        "old.toml",
+        &format!("{text}\n[policy]\nwindow_samples = 60\n"),
+    );
+    let new = dir.write("new.toml", &text);
+    let (ro, rn) = (dir.path("o.json"), dir.path("n.json"));
+    let o = scalelab(&[
+        "--db",
+        p(&dir.path("x.db")),
+        "run",
+        p(&old),
+        "--out",
+        p(&ro),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains("warning:")
+            && err.contains("old.toml")
+            && err.contains("policy.window_samples"),
+        "{err}"
+    );
+    let n = scalelab(&[
+        "--db",
+        p(&dir.path("x.db")),
+        "run",
+        p(&new),
+        "--out",
+        p(&rn),
+    ]);
+    assert!(n.status.success(), "{n:?}");
+    assert!(!crate::util::stderr(&n).contains("deprecated"));
+    let metrics = |f: &std::path::Path| -> Value {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(f).unwrap()).unwrap()["metrics"]
+            .clone()
+    };
+    assert_eq!(metrics(&ro), metrics(&rn));
+}

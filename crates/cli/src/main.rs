@@ -424,8 +424,18 @@ fn load_policy(path: Option<&Path>) -> Result<PolicyConfig> {
         None => Ok(PolicyConfig::default()),
         Some(path) => {
             let src = read(path)?;
-            PolicyConfig::from_toml_str(&src).with_context(|| path.display().to_string())
+            let p =
+                PolicyConfig::from_toml_str(&src).with_context(|| path.display().to_string())?;
+            warn_deprecated(path, "", &p);
+            Ok(p)
         }
+    }
+}
+
+/// One line on stderr per deprecated policy key, naming the file and the key.
+pub(crate) fn warn_deprecated(path: &Path, prefix: &str, p: &PolicyConfig) {
+    for d in p.deprecations() {
+        eprintln!("warning: {}: {prefix}{d}", path.display());
     }
 }
 

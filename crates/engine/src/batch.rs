@@ -19,7 +19,7 @@
 //! VM's own allocation, host series relative to the node). Resources without a series
 //! get no decision. A node without a `hosts` entry uses its snapshot
 //! `cpu_utilization` as current, average and peak. Each series feeds the configured
-//! forecaster; current / average / peak come from its last `window_samples` samples.
+//! forecaster; current / average / peak come from its last `window_s` seconds of samples.
 
 use serde::{Deserialize, Serialize};
 
@@ -201,7 +201,7 @@ pub fn observation(
     xs: &[f64],
     step_seconds: u64,
 ) -> ResourceObservation {
-    let window = &xs[xs.len().saturating_sub(p.window_samples)..];
+    let window = &xs[xs.len().saturating_sub(p.window_len(step_seconds))..];
     let mut f = Forecaster::new(&p.forecast);
     for &x in xs {
         f.observe(x);

@@ -68,8 +68,16 @@ pub struct PolicyConfig {
     pub min_replicas: u32,
     /// Confidence reported when no forecast is available.
     pub confidence_without_forecast: f64,
-    /// Samples over which current / average / peak are taken (12 = 1 h at 5 min).
-    pub window_samples: usize,
+    /// Time over which current / average / peak are taken, seconds (absent: one hour,
+    /// [`DEFAULT_WINDOW_S`]), turned into samples with the data's sample interval. A
+    /// window in time means the same at 60 s and at 5 min sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<u64>,
+    /// Deprecated: the window in samples (the seed's 12 meant one hour at 5 minutes, and
+    /// was 12 minutes at 60 s). Still read, and then it wins; [`Self::deprecations`]
+    /// says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_samples: Option<usize>,
     pub planner: PlannerConfig,
     pub forecast: ForecastConfig,
     pub migration: MigrationConfig,
@@ -168,6 +176,37 @@ pub struct MigrationConfig {
     pub auto_converge_increment_pct: f64,
 }
 
+/// The stats window when a policy names none: one hour.
+pub const DEFAULT_WINDOW_S: u64 = 3600;
+/// The longest stats window a policy may ask for: ten days.
+pub const MAX_WINDOW_S: u64 = 864_000;
+
+impl PolicyConfig {
+    /// The stats window in samples for data sampled every `sample_interval_s`: the
+    /// deprecated `window_samples` when a policy still sets it, else `window_s` (or one
+    /// hour) over the interval, at least one sample.
+    pub fn window_len(&self, sample_interval_s: u64) -> usize {
+        if let Some(n) = self.window_samples {
+            return n;
+        }
+        let s = self.window_s.unwrap_or(DEFAULT_WINDOW_S);
+        ((s / sample_interval_s.max(1)) as usize).max(1)
+    }
+
+    /// What the policy sets that is deprecated, as notes for the user.
+    pub fn deprecations(&self) -> Vec<String> {
+        self.window_samples
+            .map(|n| {
+                format!(
+                    "window_samples = {n} is deprecated: set window_s, the window in seconds \
+                     (it means the same at any sample interval)"
+                )
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
@@ -187,7 +226,8 @@ impl Default for PolicyConfig {
             scale_target_utilization: 0.6,
             min_replicas: 1,
             confidence_without_forecast: 0.5,
-            window_samples: 12,
+            window_s: None,
+            window_samples: None,
             planner: PlannerConfig::default(),
             forecast: ForecastConfig::default(),
             migration: MigrationConfig::default(),
@@ -333,11 +373,19 @@ impl PolicyConfig {
             ("scale_in_peak", self.scale_in_peak),
             ("scale_up_peak", self.scale_up_peak),
         )?;
-        ensure(
-            (1..=100_000).contains(&self.window_samples),
-            "window_samples",
-            || format!("must be between 1 and 100000, got {}", self.window_samples),
-        )?;
+        if let Some(n) = self.window_samples {
+            ensure((1..=100_000).contains(&n), "window_samples", || {
+                format!("must be between 1 and 100000, got {n}")
+            })?;
+            ensure(self.window_s.is_none(), "window_samples", || {
+                "contradicts window_s: keep window_s (seconds) and remove window_samples".into()
+            })?;
+        }
+        if let Some(s) = self.window_s {
+            ensure((1..=MAX_WINDOW_S).contains(&s), "window_s", || {
+                format!("must be between 1 and {MAX_WINDOW_S} s (10 days), got {s}")
+            })?;
+        }
         ensure(self.min_replicas >= 1, "min_replicas", || {
             "must be at least 1".to_string()
         })?;
@@ -580,6 +628,36 @@ mod tests {
         assert_eq!(p.planner.memory_margin_mib, 2048);
         assert_eq!(p.planner.min_bandwidth_mbps, 100.0);
         p.validate().unwrap();
+    }
+
+    #[test]
+    fn the_stats_window_is_time_whatever_the_sample_interval() {
+        // One hour by default: 12 samples at 5 minutes, 60 at one minute.
+        let p = PolicyConfig::default();
+        assert_eq!((p.window_len(300), p.window_len(60)), (12, 60));
+        assert!(p.deprecations().is_empty());
+        let p = PolicyConfig::from_toml_str("window_s = 1800\n").unwrap();
+        assert_eq!(
+            (p.window_len(300), p.window_len(60), p.window_len(7200)),
+            (6, 30, 1)
+        );
+        // The old key is read as before, and said to be deprecated.
+        let p = PolicyConfig::from_toml_str("window_samples = 12\n").unwrap();
+        assert_eq!((p.window_len(300), p.window_len(60)), (12, 12));
+        assert!(
+            p.deprecations()[0].contains("window_s"),
+            "{:?}",
+            p.deprecations()
+        );
+        // Both at once contradict each other; nonsense is refused with the key named.
+        for (text, key) in [
+            ("window_samples = 12\nwindow_s = 3600\n", "window_samples"),
+            ("window_s = 0\n", "window_s"),
+            ("window_s = 9000000\n", "window_s"),
+        ] {
+            let e = PolicyConfig::from_toml_str(text).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{text}: {e}");
+        }
     }
 
     #[test]

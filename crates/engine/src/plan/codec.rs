@@ -471,7 +471,10 @@ impl<'de> Deserialize<'de> for ResourceRequirements {
         let bw: f64 = number_after(&format!(" {}", r.network_bandwidth_required), " ")
             .ok_or_else(|| bad("network_bandwidth_required", &r.network_bandwidth_required))?;
         Ok(Self {
-            cpu_available_frac: cpu / 100.0,
+            // Plans state the fraction to 4 decimals (a percent to 2): rounding the same
+            // way gives back the very double that was written (50.24 / 100 alone is one
+            // ulp off 0.5024).
+            cpu_available_frac: round_to(cpu / 100.0, 4),
             memory_margin_mib: margin,
             vm_memory_mib: vm,
             min_bandwidth_mbps: bw,
@@ -581,6 +584,23 @@ mod tests {
                 String::from_utf8_lossy(&fast[6..]),
                 String::from_utf8_lossy(&serde)
             );
+        }
+    }
+
+    #[test]
+    fn resource_requirements_read_back_the_double_written() {
+        // 50.24 / 100 is one ulp above 0.5024: a record read back must equal the one
+        // written, so the reader rounds as the writer does.
+        for frac in [0.5024, 0.425, 0.3333, 0.0001, 1.0, 0.1 + 0.2] {
+            let r = ResourceRequirements {
+                cpu_available_frac: round_to(frac, 4),
+                memory_margin_mib: 2048,
+                vm_memory_mib: 8192,
+                min_bandwidth_mbps: 100.0,
+            };
+            let back: ResourceRequirements =
+                serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            assert_eq!(back, r, "{frac}");
         }
     }
 

@@ -11,7 +11,7 @@ impl Simulation {
             sc.seed = s;
         }
         let policy = sc.policy.clone();
-        let window = policy.window_samples;
+        let window = policy.window_len(sc.sample_interval_s());
         let racks: Vec<String> = sc.racks().into_iter().collect();
         let rack_ix = |r: &str| racks.iter().position(|x| x == r).unwrap_or(0);
         let mut nodes = Vec::new();
@@ -146,6 +146,7 @@ impl Simulation {
                         anti_affinity: g.anti_affinity_group.clone(),
                     },
                     &policy,
+                    window,
                 );
                 vm.node = Some(node);
                 vm.workload = Some(Workload::trace_member(

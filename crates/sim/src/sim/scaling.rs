@@ -107,6 +107,7 @@ impl Simulation {
                     ..self.vms[template].shape()
                 },
                 &self.policy,
+                self.policy.window_len(self.sc.sample_interval_s()),
             );
             new.cooldown_until_ms = cooldown;
             self.vms.push(new);

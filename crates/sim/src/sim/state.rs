@@ -109,8 +109,9 @@ pub(super) struct VmShape {
 }
 
 impl VmRt {
-    /// A running VM with no history, not yet placed and without a workload.
-    pub(super) fn new(s: VmShape, policy: &PolicyConfig) -> Self {
+    /// A running VM with no history (a window of `window` samples), not yet placed and
+    /// without a workload.
+    pub(super) fn new(s: VmShape, policy: &PolicyConfig, window: usize) -> Self {
         Self {
             id: s.id,
             base_vcpus: s.vcpus,
@@ -129,7 +130,7 @@ impl VmRt {
             workload: None,
             own_level: 0.0,
             demand_cores: 0.0,
-            hist: Ring::new(policy.window_samples),
+            hist: Ring::new(window),
             forecaster: Forecaster::new(&policy.forecast),
             stats: UtilStats::default(),
             summary: None,
