@@ -370,7 +370,7 @@ pub fn study_table(t: &StudyTable) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {:.5} | {} | {:.0} | {} |",
+            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {:.5} | {} | {} | {} |",
             r.run,
             m.energy_kwh.unwrap_or(0.0),
             crate::run::thousands(m.migrations as u64),
@@ -382,7 +382,7 @@ pub fn study_table(t: &StudyTable) -> String {
             show("slav", m.slav),
             m.esv.unwrap_or(0.0),
             crate::run::thousands(m.host_shutdowns as u64),
-            m.migration_downtime_ms as f64 / 1000.0,
+            crate::run::thousands((m.migration_downtime_ms as f64 / 1000.0).round() as u64),
             pause,
         );
     }
