@@ -76,9 +76,8 @@ pub(super) struct Live {
     round_mib: f64,
     round_start: f64,
     dirty_mib_s: f64,
-    /// Memory per second now (goodput) and the flow's rate on the wire.
+    /// Memory per second now (goodput).
     rate_mib_s: f64,
-    wire_mbps: f64,
     /// When `left_mib` was last brought up to date.
     since: f64,
     rounds: u32,
@@ -92,6 +91,12 @@ pub(super) struct Live {
 
 impl Live {
     /// The current step's timeout, seconds (none once ended).
+    /// What is left to send, brought up to `t` at the rate it has had since.
+    fn advance(&mut self, t: f64) {
+        self.left_mib = (self.left_mib - self.rate_mib_s * (t - self.since)).max(0.0);
+        self.since = t;
+    }
+
     fn step_timeout_s(&self) -> u64 {
         self.timeouts_s
             .get(self.phase.index())
@@ -125,7 +130,24 @@ pub(super) struct LiveState {
 }
 
 impl LiveState {
-    pub(super) fn new(sc: &Scenario, nic_mbps: Vec<f64>, dirty: Vec<(f64, bool, f64)>) -> Self {
+    pub(super) fn new(sc: &Scenario) -> Self {
+        let nic_mbps: Vec<f64> = sc
+            .node_members()
+            .into_iter()
+            .map(|(gi, _)| sc.nodes[gi].nic_mbps)
+            .collect();
+        let dirty = sc
+            .vms
+            .iter()
+            .flat_map(|g| {
+                let d = (
+                    g.dirty_rate_mib_s,
+                    g.dirty_rate_follows_cpu,
+                    g.resident_memory_frac,
+                );
+                std::iter::repeat_n(d, g.count as usize)
+            })
+            .collect();
         let policy = &sc.policy;
         let hosts = nic_mbps.len();
         let cfg = &policy.migration;
@@ -279,21 +301,15 @@ impl Dc {
                 cfg.verification_timeout_s,
                 cfg.cleanup_timeout_s,
             ];
-            let source_util = self.c.hosts[src].util();
-            let expected = Expected {
-                downtime_ms: est.downtime_s * 1000.0,
-                completion_s: expected_completion_s(&est),
-                data_sent_mib: est.data_sent_mib,
-                precopy_rounds: est.precopy_rounds,
-                source_utilization: source_util
-                    - self.c.vms[v].req_total() / self.c.hosts[src].total_mips,
-            };
             let dst = m.target;
             // A switched-off target boots before validation can begin.
             let boot = self.boot_wait(dst, t);
             let expected = Expected {
-                completion_s: expected.completion_s + boot,
-                ..expected
+                downtime_ms: est.downtime_s * 1000.0,
+                completion_s: boot + expected_completion_s(&est),
+                data_sent_mib: est.data_sent_mib,
+                precopy_rounds: est.precopy_rounds,
+                source_utilization: self.source_without(v, src),
             };
             let id = self.open_migration(t, m, expected);
             let t0 = t + boot;
@@ -317,7 +333,6 @@ impl Dc {
                 round_start: t,
                 dirty_mib_s: 0.0,
                 rate_mib_s: 0.0,
-                wire_mbps: 0.0,
                 since: t,
                 rounds: 0,
                 sent_mib: 0.0,
@@ -376,8 +391,7 @@ impl Dc {
             return;
         }
         if l.phase.moves_memory() {
-            l.left_mib = (l.left_mib - l.rate_mib_s * (t - l.since)).max(0.0);
-            l.since = t;
+            l.advance(t);
         }
         let timeout = l.step_start + l.step_timeout_s() as f64;
         match l.phase {
@@ -599,7 +613,6 @@ impl Dc {
         ls.moving_at[dst].retain(|&x| x != id);
         let l = ls.live.get_mut(&id).expect("a live migration");
         l.rate_mib_s = 0.0;
-        l.wire_mbps = 0.0;
     }
 
     /// New rates for every flow connected to `hosts` through shared NICs; flows that
@@ -635,9 +648,7 @@ impl Dc {
         let mut lost = Vec::new();
         for (&id, wire) in ids.iter().zip(rates) {
             let l = ls.live.get_mut(&id).expect("a live migration");
-            l.left_mib = (l.left_mib - l.rate_mib_s * (t - l.since)).max(0.0);
-            l.since = t;
-            l.wire_mbps = wire;
+            l.advance(t);
             l.rate_mib_s = mbps_to_mib_s(wire) * goodput;
             if wire < min_mbps {
                 lost.push((id, wire));

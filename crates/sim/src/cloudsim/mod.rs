@@ -251,27 +251,8 @@ pub fn run(
             });
         }
     }
-    let live =
-        (sc.compat.as_ref().map(|c| c.migrations) == Some(CompatMigrations::Precopy)).then(|| {
-            let nic_mbps = sc
-                .node_members()
-                .into_iter()
-                .map(|(gi, _)| sc.nodes[gi].nic_mbps)
-                .collect();
-            let dirty = sc
-                .vms
-                .iter()
-                .flat_map(|g| {
-                    let d = (
-                        g.dirty_rate_mib_s,
-                        g.dirty_rate_follows_cpu,
-                        g.resident_memory_frac,
-                    );
-                    std::iter::repeat_n(d, g.count as usize)
-                })
-                .collect();
-            live::LiveState::new(sc, nic_mbps, dirty)
-        });
+    let live = (sc.compat.as_ref().map(|c| c.migrations) == Some(CompatMigrations::Precopy))
+        .then(|| live::LiveState::new(sc));
     let policy = policy_of(sc);
     let zero_finishes = sc.compat.as_ref().is_some_and(|c| c.zero_demand_finishes);
     let n_hosts = hosts.len();
@@ -369,41 +350,39 @@ impl Dc {
 
     /// The VM onto `host` at `t` (the policy's choice), or refused.
     fn place_on(&mut self, v: usize, host: Option<usize>, t: f64) {
-        {
-            match host {
-                Some(h) if self.c.vm_create(h, v) => {
-                    self.c.vms[v].table_host = Some(h);
-                    self.c.vms[v].instantiating = false;
-                    self.placements.push(PlacementChange {
-                        t_ms: ms(t),
-                        vm: v as u32,
-                        node: Some(h as u32),
-                    });
-                    if t > 0.0 {
-                        self.arrivals += 1;
-                        self.events.push(EventRecord {
-                            t_ms: ms(t),
-                            kind: EventKind::VmArrival,
-                            node: Some(h as u32),
-                            vm: Some(v as u32),
-                            migration: None,
-                            detail: String::new(),
-                        });
-                    }
-                }
-                _ => {
-                    self.c.vms[v].instantiating = false;
-                    self.c.vms[v].finished = true;
-                    self.refused += 1;
+        match host {
+            Some(h) if self.c.vm_create(h, v) => {
+                self.c.vms[v].table_host = Some(h);
+                self.c.vms[v].instantiating = false;
+                self.placements.push(PlacementChange {
+                    t_ms: ms(t),
+                    vm: v as u32,
+                    node: Some(h as u32),
+                });
+                if t > 0.0 {
+                    self.arrivals += 1;
                     self.events.push(EventRecord {
                         t_ms: ms(t),
-                        kind: EventKind::ArrivalRefused,
-                        node: None,
+                        kind: EventKind::VmArrival,
+                        node: Some(h as u32),
                         vm: Some(v as u32),
                         migration: None,
-                        detail: format!("no host can take {}", self.vm_ids[v]),
+                        detail: String::new(),
                     });
                 }
+            }
+            _ => {
+                self.c.vms[v].instantiating = false;
+                self.c.vms[v].finished = true;
+                self.refused += 1;
+                self.events.push(EventRecord {
+                    t_ms: ms(t),
+                    kind: EventKind::ArrivalRefused,
+                    node: None,
+                    vm: Some(v as u32),
+                    migration: None,
+                    detail: format!("no host can take {}", self.vm_ids[v]),
+                });
             }
         }
     }
@@ -649,7 +628,6 @@ impl Dc {
     fn start_migration(&mut self, t: f64, m: Move) {
         let v = m.vm;
         let source = self.c.vms[v].host.unwrap_or(m.target);
-        let source_util = self.c.hosts[source].util();
         // A switched-off target boots first; the VM migrates (at 90 %) meanwhile.
         let boot = self.boot_wait(m.target, t);
         let delay = boot + migration_time_s(self.c.vms[v].ram_mib, self.c.hosts[m.target].bw_kbps);
@@ -659,8 +637,7 @@ impl Dc {
             completion_s: delay,
             data_sent_mib: self.c.vms[v].ram_mib as f64,
             precopy_rounds: 0,
-            source_utilization: source_util
-                - self.c.vms[v].req_total() / self.c.hosts[source].total_mips,
+            source_utilization: self.source_without(v, source),
         };
         let target = m.target;
         let id = self.open_migration(t, m, expected);
@@ -672,6 +649,11 @@ impl Dc {
                 mig: id,
             },
         );
+    }
+
+    /// The source's utilization with `v` gone: what a migration expects of it.
+    fn source_without(&self, v: usize, source: usize) -> f64 {
+        self.c.hosts[source].util() - self.c.vms[v].req_total() / self.c.hosts[source].total_mips
     }
 
     /// A migration's start: the VM listed on its target (CloudSim's 10 %), its decision,
