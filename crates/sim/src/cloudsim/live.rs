@@ -471,13 +471,10 @@ impl Dc {
     /// How long a step that moves no memory takes this time, seconds.
     fn draw_len(&mut self, phase: Phase) -> f64 {
         let ls = self.ls();
-        let spec = match phase {
-            Phase::Validation => ls.durations.validation_s,
-            Phase::Verification => ls.durations.verification_s,
-            Phase::Cleanup => ls.durations.cleanup_s,
-            Phase::PreCopy | Phase::StopAndCopy | Phase::Ended => return 0.0,
-        };
-        spec.draw_s(&mut ls.rng)
+        phase
+            .step()
+            .and_then(|s| ls.durations.of(s))
+            .map_or(0.0, |spec| spec.draw_s(&mut ls.rng))
     }
 
     /// End the current step well and begin `next`.

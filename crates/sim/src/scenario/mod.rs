@@ -421,6 +421,20 @@ pub struct StepDurations {
     pub cleanup_s: DurationSpec,
 }
 
+impl StepDurations {
+    /// The duration of `step`; none for the steps that move memory, whose time is the
+    /// transfer's.
+    pub fn of(&self, step: scalelab_engine::plan::StepAction) -> Option<DurationSpec> {
+        use scalelab_engine::plan::StepAction as S;
+        match step {
+            S::PreMigrationValidation => Some(self.validation_s),
+            S::PostMigrationVerification => Some(self.verification_s),
+            S::Cleanup => Some(self.cleanup_s),
+            S::MemoryPreCopy | S::StopAndCopy => None,
+        }
+    }
+}
+
 impl Default for StepDurations {
     fn default() -> Self {
         use scalelab_engine::planner::{

@@ -420,13 +420,13 @@ impl Simulation {
     /// How long a step that moves no memory takes this time, ms (the scenario's
     /// `stochastic.step_durations`).
     fn step_duration_ms(&mut self, step: StepAction) -> TimeMs {
-        let d = &self.sc.stochastic.step_durations;
-        let spec = match step {
-            StepAction::PreMigrationValidation => d.validation_s,
-            StepAction::PostMigrationVerification => d.verification_s,
-            _ => d.cleanup_s,
-        };
-        (spec.draw_s(&mut self.rng_durations) * 1000.0) as TimeMs
+        self.sc
+            .stochastic
+            .step_durations
+            .of(step)
+            .map_or(0, |spec| {
+                (spec.draw_s(&mut self.rng_durations) * 1000.0) as TimeMs
+            })
     }
 
     pub(super) fn on_timeout(&mut self, m: MigId, step: StepAction, now: TimeMs) {
