@@ -286,8 +286,10 @@ fn tune_picks_the_config_known_to_be_better_and_compares_with_baselines() {
         "beloglazov_lr",
         "watcher_workload_balance",
         "no_migration",
-        "eva_mae_fixed",
-        "eva_mae_model",
+        "eva MAE fixed",
+        "eva MAE model",
+        "downtime",
+        "rollback (%)",
     ] {
         assert!(text.contains(needle), "{needle} missing:\n{text}");
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::exec::RunResult;
 use crate::spec::{METRICS, Plan};
+use scalelab_sim::human;
 
 fn param_names(plan: &Plan) -> Vec<String> {
     plan.spec.parameters.keys().cloned().collect()
@@ -285,7 +286,7 @@ pub fn leaderboard(plan: &Plan, configs: &DataFrame, top: usize) -> PolarsResult
         ("overload_time_frac_mean", "overload"),
         ("migrations_mean", "migrations"),
         ("rollback_rate_mean", "rollback"),
-        ("total_downtime_ms_mean", "downtime_ms"),
+        ("total_downtime_ms_mean", "downtime"),
         ("data_loss_events_mean", "data_loss"),
         ("expected_vs_actual_mae_mean", "exp_vs_act_mae"),
     ] {
@@ -359,68 +360,58 @@ pub fn read_parquet(path: &Path) -> PolarsResult<DataFrame> {
     polars_io::parquet::read::ParquetReader::new(f).finish()
 }
 
-/// A plain-text table of a DataFrame (every column, full names), for terminals where
-/// polars' boxed format would squeeze the columns unreadably.
+/// A table of a DataFrame for a person (every column): counts with separators,
+/// durations in their unit, fractions as percentages with the unit in the header
+/// ([`scalelab_sim::human`]); swept parameters (`p:*`) exactly as configured. Data files
+/// keep the exact values.
 pub fn to_text(df: &DataFrame) -> String {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let mut cells: Vec<Vec<String>> = vec![names.clone()];
+    let headers: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if n.starts_with("p:") {
+                n.clone()
+            } else {
+                human::header(n)
+            }
+        })
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for i in 0..df.height() {
-        let row = match df.get_row(i) {
-            Ok(r) => r,
-            Err(_) => continue,
-        };
-        cells.push(
+        let Ok(row) = df.get_row(i) else { continue };
+        rows.push(
             row.0
                 .iter()
-                .map(|v| match v {
-                    AnyValue::Null => "-".to_string(),
-                    AnyValue::Float64(x) => fmt_f64(*x),
-                    AnyValue::Float32(x) => fmt_f64(*x as f64),
-                    AnyValue::String(s) => s.to_string(),
-                    AnyValue::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
-                    other => other.to_string(),
+                .zip(&names)
+                .map(|(v, name)| {
+                    let num = match v {
+                        AnyValue::Float64(x) => Some(*x),
+                        AnyValue::Float32(x) => Some(*x as f64),
+                        _ => None,
+                    };
+                    match (v, num) {
+                        (AnyValue::Null, _) => "-".to_string(),
+                        (_, Some(x)) if name.starts_with("p:") => exact(x),
+                        (_, Some(x)) => human::metric(name, x),
+                        (AnyValue::String(s), _) => s.to_string(),
+                        (AnyValue::Boolean(b), _) => if *b { "yes" } else { "no" }.to_string(),
+                        (other, _) => other.to_string(),
+                    }
                 })
                 .collect(),
         );
     }
-    let widths: Vec<usize> = (0..names.len())
-        .map(|c| {
-            cells
-                .iter()
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    for r in &cells {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:>w$}"))
-            .collect();
-        s.push_str(line.join("  ").trim_end());
-        s.push('\n');
-    }
-    s
+    human::text_table(&headers, &rows, 0)
 }
 
-fn fmt_f64(x: f64) -> String {
-    if x == 0.0 || (x.abs() >= 0.001 && x.abs() < 1e6) {
-        let s = format!("{x:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".into()
-        } else {
-            s.to_string()
-        }
-    } else {
-        format!("{x:.3e}")
-    }
+/// A parameter value as written in a sweep file (`0.6`, not `0.6000`).
+fn exact(x: f64) -> String {
+    let s = format!("{x}");
+    if s.contains('e') { format!("{x:e}") } else { s }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use scalelab_engine::PolicyConfig;
 use scalelab_engine::input::{InputError, check_non_negative, ensure, from_toml_str};
+use scalelab_sim::human;
 use scalelab_sim::record::RunMetrics;
 use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
@@ -346,14 +347,9 @@ pub fn check(o: &Options<'_>) -> Result<()> {
     Ok(())
 }
 
-fn fmt_opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| {
-        if x.fract() == 0.0 && x.abs() < 1e12 {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.4}")
-        }
-    })
+/// A metric's value for a person, with its unit (`-` when absent).
+fn fmt_opt(metric: &str, v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| human::with_unit(metric, x))
 }
 
 pub fn table(suite: &str, vs: &[Verdict]) -> String {
@@ -370,9 +366,9 @@ pub fn table(suite: &str, vs: &[Verdict]) -> String {
             v.scenario,
             v.seed,
             v.metric,
-            fmt_opt(v.baseline),
-            fmt_opt(v.current),
-            format!("+{}", fmt_opt(Some(v.allowed))),
+            fmt_opt(&v.metric, v.baseline),
+            fmt_opt(&v.metric, v.current),
+            format!("+{}", fmt_opt(&v.metric, Some(v.allowed))),
             v.status.label()
         );
     }
@@ -429,9 +425,9 @@ pub fn junit(suite: &str, vs: &[Verdict]) -> String {
         );
         let detail = format!(
             "baseline {}, current {}, allowed +{}: {}",
-            fmt_opt(v.baseline),
-            fmt_opt(v.current),
-            fmt_opt(Some(v.allowed)),
+            fmt_opt(&v.metric, v.baseline),
+            fmt_opt(&v.metric, v.current),
+            fmt_opt(&v.metric, Some(v.allowed)),
             v.status.label()
         );
         if v.status == Status::Regression {
@@ -488,9 +484,9 @@ pub fn markdown(suite: &str, vs: &[Verdict]) -> String {
                 v.scenario,
                 v.seed,
                 v.metric,
-                fmt_opt(v.baseline),
-                fmt_opt(v.current),
-                fmt_opt(Some(v.allowed)),
+                fmt_opt(&v.metric, v.baseline),
+                fmt_opt(&v.metric, v.current),
+                fmt_opt(&v.metric, Some(v.allowed)),
                 v.status.label()
             );
         }

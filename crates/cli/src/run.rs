@@ -81,9 +81,7 @@ pub fn write_record(record: &RunRecord, out: &Path) -> Result<()> {
     })
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.2} %", x * 100.0)
-}
+use scalelab_sim::human::{count, duration_ms, number, percent};
 
 /// The human summary printed after a run.
 pub fn summary(r: &RunRecord) -> String {
@@ -113,20 +111,20 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
     s += &format!(
         "migrations: {} started: {} completed, {} rolled back, {} failed after switchover, \
          {} data loss, {} in progress at end (rollback rate {})\n",
-        m.migrations,
-        by(Outcome::Completed),
-        by(Outcome::RolledBack),
-        by(Outcome::FailedAfterSwitchover),
-        by(Outcome::DataLoss),
-        by(Outcome::InProgressAtEnd),
-        pct(m.rollback_rate)
+        count(m.migrations.into()),
+        count(by(Outcome::Completed).into()),
+        count(by(Outcome::RolledBack).into()),
+        count(by(Outcome::FailedAfterSwitchover).into()),
+        count(by(Outcome::DataLoss).into()),
+        count(by(Outcome::InProgressAtEnd).into()),
+        percent(m.rollback_rate)
     );
     match (m.expected_vs_actual_mae, m.expected_vs_actual_bias) {
         (Some(mae), Some(bias)) => {
             s += &format!(
                 "expected vs actual utilization after migration: MAE {mae:.3}, bias {bias:+.3} \
                  (actual - expected, {} measured)\n",
-                m.measured_migrations
+                count(m.measured_migrations.into())
             )
         }
         _ => s += "expected vs actual utilization after migration: nothing measured\n",
@@ -143,53 +141,42 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
         s += &format!("expected vs actual, other estimates: {}\n", est.join("; "));
     }
     s += &format!(
-        "SLA: overload time {}, PDM {}, SLAV {:.6}, unmet demand {:.1} core-s\n",
-        pct(m.overload_time_frac),
-        pct(m.pdm),
-        m.slav,
-        m.unmet_demand_core_s
+        "SLA: overload time {}, PDM {}, SLAV {}, unmet demand {} core-s\n",
+        percent(m.overload_time_frac),
+        percent(m.pdm),
+        number(m.slav),
+        number(m.unmet_demand_core_s)
     );
     s += &format!(
-        "downtime: {} ms VM downtime ({} ms in migration pauses); data-loss events: {}\n",
-        m.total_downtime_ms, m.migration_downtime_ms, m.data_loss_events
+        "downtime: {} of VM downtime ({} in migration pauses); data-loss events: {}\n",
+        duration_ms(m.total_downtime_ms as f64),
+        duration_ms(m.migration_downtime_ms as f64),
+        count(m.data_loss_events.into())
     );
     let decisions: Vec<String> = m
         .decisions_by_action
         .iter()
-        .map(|(a, n)| format!("{a} {n}"))
+        .map(|(a, n)| format!("{a} {}", count(*n)))
         .collect();
     s += &format!("decisions: {}\n", decisions.join(", "));
     if let Some(e) = m.energy_kwh {
-        s += &format!("energy: {e:.2} kWh\n");
+        s += &format!("energy: {} kWh\n", number(e));
     }
     if let Some(active) = m.active_host_s {
         s += &format!(
-            "hosts: {} shutdowns, {} power-ons, {:.1} h active; ESV {:.6}\n",
-            thousands(m.host_shutdowns as u64),
-            thousands(m.host_power_ons as u64),
-            active / 3600.0,
-            m.esv.unwrap_or(0.0)
+            "hosts: {} shutdowns, {} power-ons, {} active; ESV {}\n",
+            count(m.host_shutdowns.into()),
+            count(m.host_power_ons.into()),
+            duration_ms(active * 1000.0),
+            number(m.esv.unwrap_or(0.0))
         );
     }
     if m.vm_departures > 0 || m.refused_arrivals > 0 {
         s += &format!(
             "VMs: {} departed, {} refused on arrival\n",
-            thousands(m.vm_departures as u64),
-            thousands(m.refused_arrivals as u64)
+            count(m.vm_departures.into()),
+            count(m.refused_arrivals.into())
         );
     }
     s
-}
-
-/// `27728` as `27,728`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

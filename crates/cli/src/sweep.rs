@@ -13,6 +13,7 @@ use scalelab_backtest::frame;
 use scalelab_backtest::shard::{self, Journal, ShardFile, ShardId};
 use scalelab_backtest::spec::{Plan, SweepSpec};
 use scalelab_engine::PolicyConfig;
+use scalelab_sim::human;
 use scalelab_store::{Store, SweepRunRow, rfc3339_utc};
 
 use crate::files::{now_unix_ms, read};
@@ -653,19 +654,20 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
             .collect();
         (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
     };
-    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
-    println!(
-        "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
-        "scenario",
-        "policy",
-        "overload",
-        "migrations",
-        "rollback",
-        "downtime_ms",
-        "data_loss",
-        "eva_mae_fixed",
-        "eva_mae_model"
-    );
+    // (column, metric, header): values shown for a person, units in the headers.
+    const COLS: [(&str, &str); 7] = [
+        ("overload_time_frac", "overload (%)"),
+        ("migrations", "migrations"),
+        ("rollback_rate", "rollback (%)"),
+        ("total_downtime_ms", "downtime"),
+        ("data_loss_events", "data loss"),
+        ("expected_vs_actual_mae", "eva MAE fixed"),
+        ("expected_vs_actual_mae", "eva MAE model"),
+    ];
+    let f = |x: Option<f64>, m: &str| x.map_or("-".to_string(), |v| human::metric(m, v));
+    let mut headers = vec!["scenario".to_string(), "policy".to_string()];
+    headers.extend(COLS.iter().map(|(_, h)| h.to_string()));
+    let mut rows: Vec<Vec<String>> = Vec::new();
     let all: Vec<&RunResult> = results.iter().chain(&extra).collect();
     let mut names: Vec<&str> = all.iter().map(|r| r.scenario.as_str()).collect();
     names.sort_unstable();
@@ -684,38 +686,32 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
                 .map(|v| v.0)
                 .unwrap_or(0)
         };
+        // The five run metrics of `main`, then the target-utilization error under
+        // each estimator.
+        let row = |label: &str,
+                   main: &[&RunResult],
+                   fixed: Option<&[&RunResult]>,
+                   model: &[&RunResult]| {
+            let mut r = vec![sc.to_string(), label.to_string()];
+            for (m, _) in &COLS[..5] {
+                r.push(f(mean(main, m), m));
+            }
+            let mae = "expected_vs_actual_mae";
+            r.push(fixed.map_or("-".into(), |rs| f(mean(rs, mae), mae)));
+            r.push(f(mean(model, mae), mae));
+            r
+        };
         for tag in ["recommended", "defaults"] {
             let main = of(if tag == "recommended" { best } else { 0 });
             let fixed = of(variant(tag, Estimator::FixedFactor));
             let model = of(variant(tag, Estimator::ModelBased));
-            println!(
-                "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
-                sc,
-                tag,
-                f(mean(&main, "overload_time_frac")),
-                f(mean(&main, "migrations")),
-                f(mean(&main, "rollback_rate")),
-                f(mean(&main, "total_downtime_ms")),
-                f(mean(&main, "data_loss_events")),
-                f(mean(&fixed, "expected_vs_actual_mae")),
-                f(mean(&model, "expected_vs_actual_mae")),
-            );
+            rows.push(row(tag, &main, Some(&fixed), &model));
         }
         for c in plan.configs.iter().filter(|c| c.baseline.is_some()) {
             let rs = of(c.id);
-            println!(
-                "{:<24} {:<26} {:>9} {:>10} {:>9} {:>12} {:>9} {:>14} {:>14}",
-                sc,
-                c.label(),
-                f(mean(&rs, "overload_time_frac")),
-                f(mean(&rs, "migrations")),
-                f(mean(&rs, "rollback_rate")),
-                f(mean(&rs, "total_downtime_ms")),
-                f(mean(&rs, "data_loss_events")),
-                "-",
-                f(mean(&rs, "expected_vs_actual_mae")),
-            );
+            rows.push(row(&c.label(), &rs, None, &rs));
         }
     }
+    print!("{}", human::text_table(&headers, &rows, 2));
     Ok(())
 }

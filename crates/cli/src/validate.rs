@@ -35,6 +35,7 @@ use serde::Deserialize;
 
 use scalelab_engine::ScalingAction;
 use scalelab_sim::baselines::{Baseline, VmSelection};
+use scalelab_sim::human;
 use scalelab_sim::record::{Outcome, RunMetrics};
 use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
@@ -144,7 +145,7 @@ pub struct Row {
 
 fn show(metric: &str, v: f64) -> String {
     match metric {
-        "migrations" | "host_shutdowns" => crate::run::thousands(v.round() as u64),
+        "migrations" | "host_shutdowns" => human::count(v.round() as u64),
         "slatah" | "pdm" => format!("{:.2} %", v * 100.0),
         "slav" => format!("{:.5} %", v * 100.0),
         "esv" => format!("{v:.6}"),
@@ -373,16 +374,16 @@ pub fn study_table(t: &StudyTable) -> String {
             "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {:.5} | {} | {} | {} |",
             r.run,
             m.energy_kwh.unwrap_or(0.0),
-            crate::run::thousands(m.migrations as u64),
-            crate::run::thousands(completed as u64),
-            crate::run::thousands(by(Outcome::RolledBack) as u64),
-            crate::run::thousands(not_started),
+            human::count(m.migrations as u64),
+            human::count(completed as u64),
+            human::count(by(Outcome::RolledBack) as u64),
+            human::count(not_started),
             show("slatah", m.overload_time_frac),
             show("pdm", m.pdm),
             show("slav", m.slav),
             m.esv.unwrap_or(0.0),
-            crate::run::thousands(m.host_shutdowns as u64),
-            crate::run::thousands((m.migration_downtime_ms as f64 / 1000.0).round() as u64),
+            human::count(m.host_shutdowns as u64),
+            human::count((m.migration_downtime_ms as f64 / 1000.0).round() as u64),
             pause,
         );
     }

@@ -13,6 +13,7 @@
 pub mod baselines;
 pub mod chaos;
 pub mod cloudsim;
+pub mod human;
 pub mod network;
 mod phase;
 pub mod queue;

@@ -17,7 +17,8 @@
 //! - `events`: failures, recoveries, scale actions, migration milestones, data loss.
 //! - `placements`: initial placement and every change (`node = null` when a VM is
 //!   lost or removed), so the placement at any time can be rebuilt.
-//! - `series`: node utilization and state every `record_interval_ms`.
+//! - `series`: node utilization and state every `record_interval_ms`, and the
+//!   cluster's power draw when nodes have power models.
 //! - `invariant_violations`: empty unless the invariant checker found a problem.
 //!
 //! Times are simulated milliseconds since the start. Same scenario + seed => the same
@@ -158,6 +159,12 @@ impl RunRecord {
         let se = &self.series;
         if se.node_util.len() != se.times_ms.len() || se.node_state.len() != se.times_ms.len() {
             return Err("series: times_ms, node_util and node_state differ in length".into());
+        }
+        if !se.power_w.is_empty() && se.power_w.len() != se.times_ms.len() {
+            return Err("series: power_w and times_ms differ in length".into());
+        }
+        if se.power_w.iter().any(|p| !p.is_finite()) {
+            return Err("series.power_w has a value that is not finite".into());
         }
         if !se.times_ms.is_empty() && se.interval_ms == 0 {
             return Err("series.interval_ms must be > 0".into());
@@ -533,6 +540,11 @@ pub struct Series {
     pub node_util: Vec<Vec<f32>>,
     /// `node_state[sample][node]`: see [`node_state`].
     pub node_state: Vec<Vec<u8>>,
+    /// `power_w[sample]`: the power the cluster's nodes with a power model draw at the
+    /// sample (W); empty when no node has one (and in records written before it was
+    /// kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub power_w: Vec<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

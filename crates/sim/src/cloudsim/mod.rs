@@ -622,6 +622,8 @@ impl Dc {
                 })
                 .collect(),
         );
+        let w: f64 = self.c.hosts.iter().map(|h| h.power_now_w()).sum();
+        self.series.power_w.push(w as f32);
     }
 
     /// CloudSim's migration: one step of RAM / (NIC / 2).

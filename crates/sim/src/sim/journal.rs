@@ -28,6 +28,15 @@ impl Simulation {
                 })
                 .collect(),
         );
+        if self.has_power {
+            let w: f64 = self
+                .nodes
+                .iter()
+                .filter(|n| n.up)
+                .filter_map(|n| Some(super::sampling::power_w(n.power.as_ref()?, n.util())))
+                .sum();
+            self.series.power_w.push(w as f32);
+        }
     }
 
     pub(super) fn event(
