@@ -4,6 +4,7 @@
 mod check;
 mod decide;
 mod replay;
+mod report;
 mod run;
 mod store;
 mod sweep;

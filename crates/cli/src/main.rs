@@ -3,6 +3,7 @@
 mod check;
 mod files;
 mod replay;
+mod report_cmd;
 mod run;
 mod store_cmd;
 mod sweep;
@@ -80,6 +81,21 @@ enum Command {
     Replay { run: String },
     /// Two runs side by side with synchronized time and a diff of their metrics.
     Compare { run_a: String, run_b: String },
+    /// Write a self-contained HTML report with plots: of a run (record file or stored
+    /// id), of two runs compared, of a sweep output directory, or of a validation
+    /// result (`validate --json`).
+    Report {
+        /// One run, sweep directory or validation result; or two runs to compare.
+        #[arg(required = true, num_args = 1..=2)]
+        inputs: Vec<String>,
+        /// The HTML file to write (its directory must exist).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Nodes to draw as lines in a run report (ids, comma-separated; default: the
+        /// five with the highest peak utilization).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+    },
     /// Run a suite of scenarios and seeds and compare the metrics with a baseline:
     /// exits non-zero on a regression (a policy gate for CI).
     Check {
@@ -109,6 +125,10 @@ enum Command {
         /// Write each run's record into this directory.
         #[arg(long)]
         records: Option<PathBuf>,
+        /// Write the result as JSON here (for `scalelab report`), even when numbers
+        /// are outside tolerance.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Sweep policy parameters over scenarios and seeds on all cores; results as
     /// CSV and Parquet and in the database.
@@ -325,6 +345,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             suite,
             markdown,
             records,
+            json,
         } => {
             let report = validate::validate(&suite, records.as_deref())?;
             let rows = &report.rows;
@@ -336,6 +357,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             print!("{text}");
             if let Some(md) = markdown {
                 files::write_atomic_with(&md, |w| w.write_all(text.as_bytes()))?;
+            }
+            if let Some(path) = json {
+                let result = report.to_result();
+                files::write_atomic_with(&path, |w| {
+                    serde_json::to_writer_pretty(&mut *w, &result)?;
+                    w.write_all(b"\n")
+                })?;
             }
             let bad = rows.iter().filter(|r| !r.ok).count();
             if bad > 0 {
@@ -386,6 +414,12 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => sweep::tune(&spec, threads, max_runs, !no_resource_limits),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
+        Command::Report { inputs, out, nodes } => report_cmd::report(&report_cmd::Options {
+            inputs: &inputs,
+            out: &out,
+            nodes: &nodes,
+            db: &db,
+        }),
         Command::History {
             vm,
             action,

@@ -344,6 +344,23 @@ fn finish(
         let pq = out.join(format!("{name}.parquet"));
         frame::write_parquet(df, &pq).with_context(|| pq.display().to_string())?;
     }
+    let meta = scalelab_report::SweepMeta {
+        format: scalelab_report::sweep::META_FORMAT.into(),
+        version: scalelab_report::sweep::META_VERSION,
+        name: plan.spec.name.clone(),
+        parameters: plan.spec.parameters.keys().cloned().collect(),
+        weights: plan.weights.clone(),
+        constraints: plan
+            .constraints
+            .iter()
+            .map(|(k, c)| (k.clone(), [c.min, c.max]))
+            .collect(),
+    };
+    let meta_path = out.join(scalelab_report::sweep::META_FILE);
+    crate::files::write_atomic_with(&meta_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &meta)?;
+        w.write_all(b"\n")
+    })?;
     if let Some((store, sweep_id)) = store {
         let rows = configs_rows(plan, &configs)?;
         store.insert_sweep_configs(sweep_id, &rows)?;
@@ -351,7 +368,10 @@ fn finish(
     let board = frame::leaderboard(plan, &configs, 15)?;
     print!("{}", frame::to_text(&board));
     println!(
-        "config 0 is the scenarios' own policy; results in {}/{{runs,configs,scenarios}}.{{csv,parquet}}",
+        "config 0 is the scenarios' own policy; results in {}/{{runs,configs,scenarios}}.{{csv,parquet}} \
+         and {}; `scalelab report {} --out FILE.html` plots them",
+        out.display(),
+        meta_path.display(),
         out.display()
     );
     Ok(())

@@ -83,6 +83,8 @@ pub struct StudyTable {
 /// Everything `validate` found.
 #[derive(Debug)]
 pub struct Report {
+    pub suite: String,
+    pub reference: String,
     pub head: String,
     pub rows: Vec<Row>,
     pub studies: Vec<StudyTable>,
@@ -132,16 +134,8 @@ fn metric(m: &RunMetrics, name: &str) -> Option<f64> {
     })
 }
 
-/// One compared number.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub run: String,
-    pub metric: String,
-    pub scalelab: f64,
-    pub reference: f64,
-    pub tolerance: Option<String>,
-    pub ok: bool,
-}
+/// One compared number (the type `validate --json` writes).
+pub use scalelab_report::validation::ValidationRow as Row;
 
 fn show(metric: &str, v: f64) -> String {
     match metric {
@@ -338,10 +332,41 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<Report> {
         }
     );
     Ok(Report {
+        suite: suite.name.clone(),
+        reference: suite.reference.clone(),
         head,
         rows,
         studies,
     })
+}
+
+impl Report {
+    /// What `--json` writes and `scalelab report` reads.
+    pub fn to_result(&self) -> scalelab_report::ValidationResult {
+        use scalelab_report::validation::{Study, StudyRun};
+        scalelab_report::ValidationResult {
+            format: scalelab_report::validation::FORMAT.into(),
+            version: scalelab_report::validation::VERSION,
+            suite: self.suite.clone(),
+            reference: self.reference.clone(),
+            rows: self.rows.clone(),
+            studies: self
+                .studies
+                .iter()
+                .map(|t| Study {
+                    label: t.label.clone(),
+                    runs: t
+                        .rows
+                        .iter()
+                        .map(|r| StudyRun {
+                            run: r.run.clone(),
+                            metrics: r.metrics.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A study table: the runs' outcomes under one model, ranked by ESV.
