@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use scalelab_engine::{ResourceType, ScalingAction, ScalingDecision};
+use scalelab_sim::human;
 use scalelab_store::{HistoryQuery, Store, parse_rfc3339_utc, rfc3339_utc};
 
 /// Readers open the database read-only when it exists, so they never create an empty
@@ -94,7 +95,7 @@ pub fn runs_list(db: &Path, limit: u32, json: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:>4}  {:<20}  {:<24}  {:>6}  {:>5}  {:>5}  {:>8}  {:>7}  {:>9}  {:>9}",
+        "{:>4}  {:<20}  {:<24}  {:>6}  {:>6}  {:>6}  {:>8}  {:>7}  {:>9}  {:>9}",
         "ID",
         "STARTED (UTC)",
         "SCENARIO",
@@ -114,19 +115,19 @@ pub fn runs_list(db: &Path, limit: u32, json: bool) -> Result<()> {
             .copied()
             .unwrap_or(0);
         println!(
-            "{:>4}  {:<20}  {:<24}  {:>6}  {:>5}  {:>5}  {:>7.1}%  {:>7}  {:>8.2}%  {:>9}",
+            "{:>4}  {:<20}  {:<24}  {:>6}  {:>6}  {:>6}  {:>8}  {:>7}  {:>9}  {:>9}",
             r.id,
             r.started_at,
             r.scenario_name,
             r.seed,
-            m.migrations,
-            done,
-            m.rollback_rate * 100.0,
+            human::count(m.migrations.into()),
+            human::count(done.into()),
+            human::percent(m.rollback_rate),
             m.expected_vs_actual_mae
                 .map(|x| format!("{x:.3}"))
                 .unwrap_or_else(|| "-".into()),
-            m.overload_time_frac * 100.0,
-            m.data_loss_events
+            human::percent(m.overload_time_frac),
+            human::count(m.data_loss_events.into())
         );
     }
     if runs.is_empty() {
@@ -182,7 +183,7 @@ pub fn runs_show(db: &Path, id: i64, json: bool) -> Result<()> {
             .map(|r| format!("; {r}"))
             .unwrap_or_default();
         println!(
-            "{:>4}  {:<14}  {:<22}  {:<24}  {:>8.3}  {:>8}  {:>7}  {:>6}ms  {passed}{why}",
+            "{:>4}  {:<14}  {:<22}  {:<24}  {:>8.3}  {:>8}  {:>7}  {:>8}  {passed}{why}",
             m.migration_id,
             m.vm_id,
             format!("{} -> {}", m.source_node, m.target_node),
@@ -194,7 +195,7 @@ pub fn runs_show(db: &Path, id: i64, json: bool) -> Result<()> {
             m.actual_utilization
                 .map(|a| format!("{:+.3}", a - m.expected_utilization))
                 .unwrap_or_else(|| "-".into()),
-            m.downtime_ms,
+            human::duration_ms(m.downtime_ms as f64),
         );
     }
     Ok(())

@@ -26,6 +26,16 @@ pub struct RunOptions {
     pub nodes: Vec<usize>,
 }
 
+/// A number with its sign: `+0.18`, `-0.05`, `0`.
+fn signed(v: f64) -> String {
+    let s = number(v);
+    if v > 0.0 && s != "0" {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
 fn subtitle(r: &RunRecord) -> String {
     format!(
         "scenario {} (seed {}): {} simulated, {} VMs on {} nodes; scalelab {}",
@@ -86,9 +96,9 @@ pub fn metric_rows(m: &RunMetrics) -> Vec<(String, String)> {
         rows.push((
             "target utilization, expected vs actual".into(),
             format!(
-                "MAE {}, bias {:+} ({} measured)",
+                "MAE {}, bias {} ({} measured)",
                 number(mae),
-                number(bias),
+                signed(bias),
                 count(m.measured_migrations.into())
             ),
         ));
@@ -296,13 +306,24 @@ fn estimate_figures(r: &RunRecord) -> Result<Vec<Figure>, ReportError> {
                 emphasis: false,
             }],
             diagonal: true,
+            note: format!(
+                "MAE {}, bias {}{} (n = {})",
+                number(stat.mae),
+                signed(stat.bias),
+                if est.unit.starts_with("fraction") {
+                    String::new()
+                } else {
+                    format!(" {}", est.unit)
+                },
+                count(stat.n.into())
+            ),
         })?;
         let mut caption = format!(
             "One dot per migration: the plan's estimate against what happened. On the \
              dashed diagonal the estimate was exact; above it, the actual was larger. \
-             MAE {}, bias {:+} (actual - expected) over {} migrations.",
+             MAE {}, bias {} (actual - expected) over {} migrations.",
             number(stat.mae),
-            number(stat.bias),
+            signed(stat.bias),
             count(stat.n.into())
         );
         if per > 1 {

@@ -450,6 +450,7 @@ pub fn sweep_report(d: &SweepData) -> Result<Page, ReportError> {
                 },
             ],
             diagonal: false,
+            note: String::new(),
         })?;
         page.figure(Figure {
             id: format!("fig-pareto-{k}"),

@@ -160,7 +160,12 @@ fn compare_shows_both_runs_and_a_metric_diff() {
     let (s, _) = screen(&m, 140, 45);
     assert!(s.contains("compare A base | B tuned"));
     assert!(s.contains("metrics (whole runs"));
-    assert!(s.contains("+3.000"), "{s}");
+    // Counts read as counts: "+3", not "+3.000".
+    assert!(
+        s.lines()
+            .any(|l| l.contains("migrations") && l.contains("+3") && !l.contains("+3.0")),
+        "{s}"
+    );
     assert_eq!(s.matches("cluster: 2 nodes").count(), 2);
 }
 

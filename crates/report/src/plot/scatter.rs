@@ -22,6 +22,8 @@ pub struct ScatterChart {
     pub groups: Vec<ScatterGroup>,
     /// Draw y = x and use one range for both axes.
     pub diagonal: bool,
+    /// A line of text above the plot area (the error statistics of an estimate).
+    pub note: String,
 }
 
 pub fn scatter(c: &ScatterChart) -> Result<String, ReportError> {
@@ -36,8 +38,13 @@ pub fn scatter(c: &ScatterChart) -> Result<String, ReportError> {
     };
     let (xt, yt) = (ticks(&xr), ticks(&yr));
     svg(c.size, |root| {
+        if !c.note.is_empty() {
+            root.draw(&Text::new(c.note.as_str(), (70, 6), (FONT, 13).into_font()))
+                .map_err(e)?;
+        }
         let mut chart = ChartBuilder::on(root)
             .margin(12)
+            .margin_top(if c.note.is_empty() { 12 } else { 26 })
             .x_label_area_size(42)
             .y_label_area_size(64)
             .build_cartesian_2d(xr.clone(), yr.clone())
