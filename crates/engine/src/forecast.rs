@@ -72,6 +72,16 @@ impl AccuracyTracker {
         self.len
     }
 
+    /// Re-express every error in a unit `f` times the old one.
+    pub fn scale(&mut self, f: f64) {
+        for x in self.errors.iter_mut().chain(self.naive.iter_mut()) {
+            *x *= f;
+        }
+        self.sum_abs *= f.abs();
+        self.sum_naive *= f.abs();
+        self.sum_sq *= f * f;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -170,6 +180,23 @@ impl Forecaster {
 
     pub fn accuracy(&self) -> &AccuracyTracker {
         &self.accuracy
+    }
+
+    /// Re-express the state for a series measured in a unit `f` times the old one: when
+    /// a VM's allocation changes from `old` to `new` vCPUs its utilization series is
+    /// multiplied by `old / new`, and a forecaster that kept its state would read the
+    /// resize as a step in the load (and its upper bound as a reason to resize again).
+    pub fn rescale(&mut self, f: f64) {
+        if !f.is_finite() || f <= 0.0 {
+            return;
+        }
+        self.level *= f;
+        self.trend *= f;
+        self.last *= f;
+        for s in &mut self.seasonal {
+            *s *= f;
+        }
+        self.accuracy.scale(f);
     }
 
     /// Feed one sample. Non-finite samples are ignored: a forecaster must never be

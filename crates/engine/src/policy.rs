@@ -64,6 +64,10 @@ pub struct PolicyConfig {
     pub scale_down_peak: f64,
     /// Scale actions size capacity so that the peak lands at this utilization.
     pub scale_target_utilization: f64,
+    /// Hysteresis: after a resize one way, a resize the other way needs the VM's mean
+    /// demand (in cores) to have moved that way by more than this fraction since the
+    /// last resize. 0 turns it off (the seed's behaviour, which flaps on noise).
+    pub scale_hysteresis_frac: f64,
     /// A service group never scales in below this many replicas.
     pub min_replicas: u32,
     /// Confidence reported when no forecast is available.
@@ -224,6 +228,7 @@ impl Default for PolicyConfig {
             scale_down_avg: 0.3,
             scale_down_peak: 0.5,
             scale_target_utilization: 0.6,
+            scale_hysteresis_frac: 0.2,
             min_replicas: 1,
             confidence_without_forecast: 0.5,
             window_s: None,
@@ -346,6 +351,17 @@ impl PolicyConfig {
                 format!(
                     "must be above scale_in_avg ({}) and below scale_up_peak ({}), got {}",
                     self.scale_in_avg, self.scale_up_peak, self.scale_target_utilization
+                )
+            },
+        )?;
+        ensure(
+            self.scale_hysteresis_frac.is_finite()
+                && (0.0..1.0).contains(&self.scale_hysteresis_frac),
+            "scale_hysteresis_frac",
+            || {
+                format!(
+                    "must be at least 0 and below 1 (0.2 = the demand must move 20 %), got {}",
+                    self.scale_hysteresis_frac
                 )
             },
         )?;
@@ -708,6 +724,12 @@ mod tests {
         assert_eq!(e.path, "improvement_factor");
         let e = PolicyConfig::from_toml_str("[migration]\nmax_rounds = 0").unwrap_err();
         assert_eq!(e.path, "migration.max_rounds");
+        for bad in ["1.0", "-0.1", "nan"] {
+            let e =
+                PolicyConfig::from_toml_str(&format!("scale_hysteresis_frac = {bad}")).unwrap_err();
+            assert_eq!(e.path, "scale_hysteresis_frac", "{bad}");
+        }
+        assert!(PolicyConfig::from_toml_str("scale_hysteresis_frac = 0.0").is_ok());
     }
 
     #[test]

@@ -115,3 +115,112 @@ fn an_under_used_vm_scales_down() {
     // max(0.1, 0.1 / 0.6) x 4 -> ceil(0.67) = 1 vCPU.
     assert_eq!(down.detail, "4 -> 1 vCPUs");
 }
+
+/// One VM alone on a roomy node for a day, with the given workload.
+fn alone(vcpus: u32, workload: &str) -> String {
+    format!(
+        r#"
+name = "alone"
+seed = 3
+duration_s = 86400
+control_interval_s = 300
+sample_interval_s = 60
+
+[[nodes]]
+name = "node"
+count = 1
+cores = 64
+memory_mib = 262144
+nic_mbps = 10000
+
+[[vms]]
+name = "vm"
+count = 1
+vcpus = {vcpus}
+memory_mib = 4096
+workload = {workload}
+"#
+    )
+}
+
+/// +1 for each scale-up, -1 for each scale-down, in order.
+fn resizes(r: &scalelab_sim::RunRecord) -> Vec<i32> {
+    r.events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ScaleUp => Some(1),
+            EventKind::ScaleDown => Some(-1),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reversals(steps: &[i32]) -> usize {
+    steps.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
+#[test]
+fn a_constant_load_settles_on_one_allocation() {
+    // The issue's case: 90 % of 1 vCPU used to go 1 -> 2 -> 4 and back down, because
+    // the history kept the old allocation's utilization after each resize.
+    let r = run_checked(&alone(1, r#"{ kind = "constant", level = 0.9 }"#), None);
+    assert_eq!(resizes(&r), vec![1], "{:?}", r.events);
+    assert!(r.events.iter().any(|e| e.detail == "1 -> 2 vCPUs"));
+}
+
+mod settling {
+    use super::*;
+    use proptest::prelude::*;
+    use scalelab_testkit::mutate::config;
+
+    proptest! {
+        #![proptest_config(config(24))]
+
+        /// A constant load (with a little noise) is resized at most once, and a slowly
+        /// varying one changes resize direction no more often than the load changes
+        /// direction (a daily sine turns twice), plus once for the first resize, which
+        /// corrects the scenario's arbitrary starting size whatever the load does next.
+        #[test]
+        fn loads_settle_without_flapping(
+            vcpus in prop::sample::select(vec![1u32, 2, 4, 8]),
+            level in 0.05f64..2.0,
+            noise in 0.0f64..0.02,
+            amplitude_frac in 0.0f64..0.6,
+        ) {
+            let constant = run_checked(
+                &alone(vcpus, &format!("{{ kind = \"constant\", level = {level}, noise = {noise} }}")),
+                None,
+            );
+            let steps = resizes(&constant);
+            prop_assert!(steps.len() <= 1, "constant {level} on {vcpus} vCPUs: {steps:?}");
+            let varying = run_checked(
+                &alone(vcpus, &format!(
+                    "{{ kind = \"diurnal\", mean = {level}, amplitude = {}, period_s = 86400, noise = {noise} }}",
+                    level * amplitude_frac
+                )),
+                None,
+            );
+            let steps = resizes(&varying);
+            prop_assert!(reversals(&steps) <= 3, "diurnal {level} x {amplitude_frac} on {vcpus} vCPUs: {steps:?}");
+        }
+    }
+}
+
+#[test]
+fn without_hysteresis_noise_walks_a_constant_load_up_and_down() {
+    // The case the property test found before hysteresis: 5 % of 4 vCPUs with noise.
+    // The rebased history alone does not stop it: on 1 vCPU the noise is four times
+    // larger in utilization, the forecast's upper bound crosses the scale-up peak, and
+    // the VM goes 1 -> 2 -> 1 all day.
+    let load = r#"{ kind = "constant", level = 0.05, noise = 0.0177 }"#;
+    let off = run_checked(
+        &format!(
+            "{}\n[policy]\nscale_hysteresis_frac = 0.0\n",
+            alone(4, load)
+        ),
+        None,
+    );
+    assert!(resizes(&off).len() >= 4, "{:?}", resizes(&off));
+    let on = run_checked(&alone(4, load), None);
+    assert_eq!(resizes(&on), vec![-1]);
+}

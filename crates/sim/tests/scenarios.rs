@@ -190,7 +190,12 @@ fn diurnal_fleet_runs_a_day_of_a_thousand_vms() {
     assert!(r.metrics.vm_ticks >= 1000 * 288, "{}", r.metrics.vm_ticks);
     assert!(r.metrics.migrations > 0);
     let by = &r.metrics.decisions_by_action;
-    assert!(by.get(&ScalingAction::ScaleOut).copied().unwrap_or(0) > 0);
+    // VMs are resized both ways as the day goes. (The web group scaled out only while
+    // a resized VM's history kept its old allocation's utilization: with histories
+    // rebased, its members scale up on their peaks before the sustained-load rule
+    // fires. Scale out and in are covered in tests/scaling.rs.)
+    assert!(by.get(&ScalingAction::ScaleUp).copied().unwrap_or(0) > 0);
+    assert!(by.get(&ScalingAction::ScaleDown).copied().unwrap_or(0) > 0);
     assert!(r.metrics.energy_kwh.is_some());
     assert_eq!(r.series.times_ms.len(), 96);
 }

@@ -58,7 +58,7 @@ use scalelab_engine::plan::{
     MigrationPlan, NEVER_S, RollbackCondition, StepAction, SuccessCriterion,
 };
 use scalelab_engine::precopy::{PreCopyEstimate, PreCopyParams, Throttle, mbps_to_mib_s};
-use scalelab_engine::rules::{ForecastSummary, MigrationCheck, UtilStats};
+use scalelab_engine::rules::{ForecastSummary, MigrationCheck, UtilStats, scaling_rule};
 use scalelab_engine::triage::{Triage, VmView, host_check, triage};
 use scalelab_engine::{PolicyConfig, ScalingAction as Act};
 

@@ -57,6 +57,18 @@ impl Ring {
         self.len = (self.len + 1).min(self.cap);
     }
 
+    /// Multiply every sample by `f`: a VM's utilization history re-expressed for a new
+    /// allocation (`old / new` vCPUs), so that a resize is not read as a load step.
+    pub(super) fn scale(&mut self, f: f64) {
+        let buf = match &mut self.store {
+            RingStore::Inline(a) => &mut a[..self.cap],
+            RingStore::Heap(b) => &mut b[..],
+        };
+        for x in buf {
+            *x *= f;
+        }
+    }
+
     /// Samples oldest first (the baselines' history).
     pub(super) fn ordered(&self) -> Vec<f64> {
         let buf = self.buf();

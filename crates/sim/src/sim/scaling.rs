@@ -28,17 +28,44 @@ impl Simulation {
         let applied = match action {
             Act::ScaleUp | Act::ScaleDown => {
                 let v = &self.vms[vm];
-                let new = ((v.vcpus as f64 * target).ceil() as u32).max(1);
+                let new = settled_size(
+                    &self.policy,
+                    action,
+                    v.vcpus,
+                    ((v.vcpus as f64 * target).ceil() as u32).max(1),
+                    v.stats,
+                    v.summary,
+                );
                 let n = v.node.unwrap_or(0);
                 let node = &self.nodes[n];
                 let after = node.vcpus_placed - v.vcpus as u64 + new as u64;
                 let fits =
                     new < v.vcpus || (after as f64) <= node.cores * self.sc.sim.vcpu_overcommit;
-                if fits && new != v.vcpus {
+                let demand = v.stats.avg * f64::from(v.vcpus);
+                let reverses = reversal_allowed(
+                    v.last_resize,
+                    action,
+                    demand,
+                    self.policy.scale_hysteresis_frac,
+                );
+                if fits && new != v.vcpus && reverses {
                     let old = v.vcpus;
                     self.nodes[n].vcpus_placed = after;
-                    self.vms[vm].vcpus = new;
-                    self.vms[vm].cooldown_until_ms = cooldown;
+                    let v = &mut self.vms[vm];
+                    v.vcpus = new;
+                    v.cooldown_until_ms = cooldown;
+                    v.last_resize = Some((action, demand));
+                    // The same demand on a new allocation: re-express the history and
+                    // the forecaster in it, or the next window reads the resize as a
+                    // step in the load.
+                    let f = f64::from(old) / f64::from(new);
+                    v.hist.scale(f);
+                    v.forecaster.rescale(f);
+                    v.stats = rescaled(v.stats, f);
+                    v.summary = v.summary.map(|s| ForecastSummary {
+                        max_upper: s.max_upper * f,
+                        ..s
+                    });
                     let kind = if action == Act::ScaleUp {
                         EventKind::ScaleUp
                     } else {
@@ -170,5 +197,111 @@ impl Simulation {
             self.group_resized(g, vm, EventKind::ScaleIn, what, now, cooldown);
         }
         removed > 0
+    }
+}
+
+/// Hysteresis on direction: after a resize one way, a resize the other way is taken
+/// only once the VM's mean demand (cores, which a resize does not change) has moved
+/// that way by more than `band` of what it was at the last resize. Noise, and forecast
+/// bounds that widen with it, then cannot walk a constant load up and down.
+pub(super) fn reversal_allowed(
+    last: Option<(Act, f64)>,
+    action: Act,
+    demand_cores: f64,
+    band: f64,
+) -> bool {
+    match last {
+        Some((prev, then)) if prev != action && band > 0.0 => match action {
+            Act::ScaleUp => demand_cores > then * (1.0 + band),
+            _ => demand_cores < then * (1.0 - band),
+        },
+        _ => true,
+    }
+}
+
+/// Window stats of a utilization series re-expressed with a factor.
+fn rescaled(s: UtilStats, f: f64) -> UtilStats {
+    UtilStats {
+        current: s.current * f,
+        avg: s.avg * f,
+        peak: s.peak * f,
+    }
+}
+
+/// Hysteresis: the vCPU count a resize from `old` should go to, starting from the
+/// rule's `wanted`, such that the same window on the new allocation would not call for
+/// the opposite resize (a scale-down that the next round undoes with a scale-up, or the
+/// reverse). A constant load then settles on one allocation. Returns `old` when no size
+/// in the wanted direction is stable, which leaves the VM as it is.
+pub(super) fn settled_size(
+    p: &PolicyConfig,
+    action: Act,
+    old: u32,
+    wanted: u32,
+    stats: UtilStats,
+    summary: Option<ForecastSummary>,
+) -> u32 {
+    let opposite = match action {
+        Act::ScaleUp => Act::ScaleDown,
+        Act::ScaleDown => Act::ScaleUp,
+        _ => return wanted,
+    };
+    let calls_for_opposite = |n: u32| {
+        let f = f64::from(old) / f64::from(n);
+        let fc = summary.map(|s| ForecastSummary {
+            max_upper: s.max_upper * f,
+            ..s
+        });
+        scaling_rule(p, rescaled(stats, f), fc, None).action == opposite
+    };
+    let mut n = wanted;
+    while n != old && calls_for_opposite(n) {
+        // Back towards the old size, one vCPU at a time.
+        n = if n > old { n - 1 } else { n + 1 };
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reversal_needs_the_demand_to_move_past_the_band() {
+        let up = Some((Act::ScaleUp, 2.0));
+        // After a scale-up at 2 cores, a scale-down needs the demand below 1.6.
+        assert!(!reversal_allowed(up, Act::ScaleDown, 1.7, 0.2));
+        assert!(reversal_allowed(up, Act::ScaleDown, 1.5, 0.2));
+        // The same direction again is never held back, nor anything with the band off.
+        assert!(reversal_allowed(up, Act::ScaleUp, 1.0, 0.2));
+        assert!(reversal_allowed(up, Act::ScaleDown, 1.9, 0.0));
+        let down = Some((Act::ScaleDown, 1.0));
+        assert!(!reversal_allowed(down, Act::ScaleUp, 1.15, 0.2));
+        assert!(reversal_allowed(down, Act::ScaleUp, 1.25, 0.2));
+        assert!(reversal_allowed(None, Act::ScaleUp, 0.0, 0.2));
+    }
+
+    #[test]
+    fn a_resize_stops_short_of_a_size_that_calls_for_the_opposite() {
+        let p = PolicyConfig::default();
+        // 8 vCPUs at peak 0.11, avg 0.1 (0.88 cores at peak): the rule's floor of 0.1
+        // would give 1 vCPU, where the peak reads 0.88 >= scale_up_current 0.85; 2
+        // vCPUs (0.44) is the smallest size that stays put.
+        let st = UtilStats {
+            current: 0.11,
+            avg: 0.1,
+            peak: 0.11,
+        };
+        assert_eq!(settled_size(&p, Act::ScaleDown, 8, 1, st, None), 2);
+        // A size that is already stable is kept.
+        assert_eq!(settled_size(&p, Act::ScaleDown, 8, 3, st, None), 3);
+        // Scale-ups: 1 vCPU at 0.95 wants 2 (0.475), which does not call for a
+        // scale-down (avg 0.475 > 0.3): kept.
+        let hot = UtilStats {
+            current: 0.95,
+            avg: 0.95,
+            peak: 0.95,
+        };
+        assert_eq!(settled_size(&p, Act::ScaleUp, 1, 2, hot, None), 2);
     }
 }

@@ -89,6 +89,9 @@ pub(super) struct VmRt {
     pub(super) stats: UtilStats,
     pub(super) summary: Option<ForecastSummary>,
     pub(super) cooldown_until_ms: TimeMs,
+    /// The last resize's direction and the VM's mean demand (cores) when it was
+    /// decided: a resize the other way needs the demand to have moved (hysteresis).
+    pub(super) last_resize: Option<(ScalingAction, f64)>,
     pub(super) migration: Option<MigId>,
     /// When it went down (valid while `status == Down`): downtime is counted exactly,
     /// not per tick.
@@ -135,6 +138,7 @@ impl VmRt {
             stats: UtilStats::default(),
             summary: None,
             cooldown_until_ms: 0,
+            last_resize: None,
             migration: None,
             down_since_ms: 0,
         }
