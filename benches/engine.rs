@@ -98,6 +98,7 @@ fn cluster(nodes: usize, hot: usize, per_hot: usize, per_cool: usize) -> Cluster
                 dirty_rate_mib_s: 5.0 + 40.0 * r.next(),
                 anti_affinity_group: None,
                 service_group: None,
+                recently_left: Vec::new(),
             });
         }
     }

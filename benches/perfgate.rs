@@ -132,6 +132,7 @@ fn run_case(name: &str) {
                         dirty_rate_mib_s: 5.0 + 40.0 * x.next(),
                         anti_affinity_group: None,
                         service_group: None,
+                        recently_left: Vec::new(),
                     });
                 }
             }

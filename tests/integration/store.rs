@@ -40,7 +40,7 @@ fn run_and_decide_write_the_store_and_history_and_runs_read_it() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0]["metrics"]["migrations"], 2);
+    assert_eq!(runs[0]["metrics"]["migrations"], 1);
 
     let o = scalelab(&["--db", db, "runs", "show", "1"]);
     let text = stdout(&o);

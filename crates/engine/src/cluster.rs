@@ -73,6 +73,11 @@ pub struct VmSnapshot {
     pub anti_affinity_group: Option<String>,
     #[serde(default)]
     pub service_group: Option<String>,
+    /// Nodes the VM left by migration recently (within the planner's
+    /// `return_window_s`, as the caller counts it): never chosen as its target, so a VM
+    /// does not ping-pong between two hosts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recently_left: Vec<String>,
 }
 
 /// A migration already running when the snapshot was taken: it counts against caps.
@@ -185,6 +190,8 @@ pub struct NoTarget {
     pub short_of_memory: usize,
     pub short_of_bandwidth: usize,
     pub anti_affinity: usize,
+    /// Nodes the VM left recently.
+    pub recently_left: usize,
     pub at_migration_cap: usize,
     pub unhealthy: usize,
     pub source_bandwidth_too_low: bool,
@@ -201,6 +208,7 @@ impl std::fmt::Display for NoTarget {
             (self.short_of_memory, "short of memory"),
             (self.short_of_bandwidth, "short of bandwidth"),
             (self.anti_affinity, "anti-affinity"),
+            (self.recently_left, "left by this VM recently"),
             (self.at_migration_cap, "at the migration cap"),
             (self.unhealthy, "not healthy"),
         ] {
@@ -571,6 +579,12 @@ impl<'a> ClusterIndex<'a> {
                     why.anti_affinity += 1;
                     continue;
                 }
+                if !v.recently_left.is_empty()
+                    && v.recently_left.contains(&self.snapshot.nodes[node].id)
+                {
+                    why.recently_left += 1;
+                    continue;
+                }
                 group_best_load.get_or_insert(load);
                 let cand = (post, self.rack[node] != source_rack, node, bw);
                 let nodes = &self.snapshot.nodes;
@@ -776,6 +790,7 @@ pub(crate) mod tests {
             dirty_rate_mib_s: 10.0,
             anti_affinity_group: None,
             service_group: None,
+            recently_left: Vec::new(),
         }
     }
 

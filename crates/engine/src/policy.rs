@@ -25,9 +25,15 @@ pub enum Estimator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum VmSelection {
-    /// The seed's behaviour: every VM whose own rule says MIGRATE is planned on its own,
-    /// subject only to reservations and caps.
+    /// Per hot node, the VM that relieves the most CPU per MiB the migration sends first
+    /// (its demand over the pre-copy model's data estimate), and no more VMs once the
+    /// planned departures bring the node to `migrate_current` or below: relief without
+    /// moves that the node no longer needs.
     #[default]
+    ReliefPerByte,
+    /// The seed's behaviour: every VM whose own rule says MIGRATE is planned on its own,
+    /// subject only to reservations and caps (every VM of a hot host alike, ties by id,
+    /// whether or not the others' departures already relieve it).
     PerVmRule,
     /// Per hot node, the VM with the shortest estimated migration first (Beloglazov's MMT).
     MinimumMigrationTime,
@@ -102,6 +108,10 @@ pub struct PlannerConfig {
     pub max_migrations_per_node: u32,
     /// Migrations in flight in the whole cluster.
     pub max_migrations_cluster: u32,
+    /// A VM is not migrated back to a node it left less than this long ago (seconds;
+    /// 0 = no such rule, the seed's behaviour). The caller lists those nodes in the
+    /// snapshot's `recently_left`; the simulator does it from this value.
+    pub return_window_s: u64,
 }
 
 /// Forecaster choice and parameters.
@@ -246,9 +256,10 @@ impl Default for PlannerConfig {
             target_cpu_ceiling: 0.7,
             memory_margin_mib: 2048,
             min_bandwidth_mbps: 100.0,
-            vm_selection: VmSelection::PerVmRule,
+            vm_selection: VmSelection::ReliefPerByte,
             max_migrations_per_node: 2,
             max_migrations_cluster: 16,
+            return_window_s: 3600,
         }
     }
 }

@@ -37,6 +37,7 @@ fn vm(id: &str, node: &str, demand: f64) -> VmSnapshot {
         dirty_rate_mib_s: 20.0,
         anti_affinity_group: None,
         service_group: None,
+        recently_left: Vec::new(),
     }
 }
 
@@ -353,6 +354,9 @@ fn batch_decide_uses_host_pressure_and_one_planner_round() {
     let snap = cluster();
     let mut policy = PolicyConfig::default();
     policy.planner.max_migrations_per_node = 1;
+    // Every candidate planned on its own, so that the cap (not the host's relief by
+    // the first departure) is what holds the second back.
+    policy.planner.vm_selection = scalelab_engine::policy::VmSelection::PerVmRule;
     let engine = Engine::new(policy);
     let hot = UtilStats {
         current: 0.8,

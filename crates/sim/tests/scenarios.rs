@@ -286,3 +286,37 @@ fn run_records_validate_and_bad_ones_say_what_is_wrong() {
         "back in time",
     );
 }
+
+/// (vm, start of the return, how long after leaving) for every completed migration
+/// that took a VM back to the node it had left by its previous completed migration.
+fn returns(r: &scalelab_sim::RunRecord) -> Vec<(u32, u64, u64)> {
+    let mut last: std::collections::HashMap<u32, (u32, u64)> = Default::default();
+    let mut out = Vec::new();
+    let mut done: Vec<_> = outcomes(r, Outcome::Completed);
+    done.sort_by_key(|m| (m.started_ms, m.id));
+    for m in done {
+        if let Some(&(left, at)) = last.get(&m.vm)
+            && left == m.target
+        {
+            out.push((m.vm, m.started_ms, m.started_ms.saturating_sub(at)));
+        }
+        last.insert(m.vm, (m.source, m.switchover_ms.unwrap_or(m.started_ms)));
+    }
+    out
+}
+
+#[test]
+fn no_vm_migrates_back_within_the_return_window() {
+    for name in ["diurnal-fleet-1000", "mtbf-failures", "hot-node-relief"] {
+        let r = run_checked(&shipped(name), None);
+        let window_ms = r.policy.planner.return_window_s * 1000;
+        assert!(window_ms > 0);
+        let early: Vec<_> = returns(&r)
+            .into_iter()
+            .filter(|x| x.2 < window_ms)
+            .collect();
+        assert!(early.is_empty(), "{name}: {early:?}");
+    }
+    // (That the planner skips such nodes is tested on a hand-built cluster in
+    // crates/engine/src/planner/mod.rs; here, that the simulator tells it which.)
+}

@@ -269,7 +269,9 @@ pub fn plan_round(
                 out.push((vm, try_place(index, p, &params, vm)));
             }
         }
-        VmSelection::MinimumMigrationTime | VmSelection::LargestRelief => {
+        VmSelection::MinimumMigrationTime
+        | VmSelection::LargestRelief
+        | VmSelection::ReliefPerByte => {
             let mut by_node: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
             for &vm in candidates {
                 by_node.entry(index.vm_node(vm)).or_default().push(vm);
@@ -287,6 +289,11 @@ pub fn plan_round(
                     match p.planner.vm_selection {
                         VmSelection::MinimumMigrationTime => {
                             estimate_at(v, snap.nodes[node].bandwidth_mbps, &params).total_time_s
+                        }
+                        VmSelection::ReliefPerByte => {
+                            let sent = estimate_at(v, snap.nodes[node].bandwidth_mbps, &params)
+                                .data_sent_mib;
+                            -(v.cpu_demand_cores / sent.max(1.0))
                         }
                         _ => -v.cpu_demand_cores,
                     }
@@ -435,6 +442,51 @@ mod tests {
         let out = plan_round(&mut idx, &p, &[2, 1, 0]);
         // a (6 cores): 0.95 - 6/16 = 0.575: relieved after one.
         assert_eq!(planned(&out, &s), vec![("a".into(), "t1".into())]);
+    }
+
+    #[test]
+    fn relief_per_byte_moves_the_most_cpu_per_mib_first_and_stops_when_relieved() {
+        // a: 6 cores / 4 GiB, b: 4 cores / 2 GiB, c: 5 cores / 8 GiB (no dirtying, so
+        // each sends about its memory): b relieves most per MiB (1.95 cores/GiB), and
+        // 0.95 - 4/16 = 0.70 <= 0.75 relieves the node.
+        let s = hot_cluster();
+        let p = policy(VmSelection::ReliefPerByte);
+        assert_eq!(
+            PolicyConfig::default().planner.vm_selection,
+            VmSelection::ReliefPerByte
+        );
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[0, 1, 2]);
+        assert_eq!(planned(&out, &s), vec![("b".into(), "t1".into())]);
+        assert!(
+            out.iter()
+                .filter(|(vm, _)| *vm != 1)
+                .all(|(_, r)| matches!(r, Err(Rejection::SourceRelieved { .. })))
+        );
+    }
+
+    #[test]
+    fn a_vm_is_not_sent_back_to_a_node_it_left_recently() {
+        let mut s = hot_cluster();
+        s.vms[1].recently_left = vec!["t1".into()];
+        let p = policy(VmSelection::ReliefPerByte);
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[1]);
+        // t1 is the emptier node, but b left it: t2.
+        assert_eq!(planned(&out, &s), vec![("b".into(), "t2".into())]);
+        s.vms[1].recently_left = vec!["t1".into(), "t2".into()];
+        let mut idx = ClusterIndex::new(&s, &p.planner);
+        let out = plan_round(&mut idx, &p, &[1]);
+        match &out[0].1 {
+            Err(Rejection::NoTarget(why)) => {
+                assert_eq!(why.recently_left, 2);
+                assert!(
+                    why.to_string().contains("left by this VM recently"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Simulation {
         }
         // The engine's decisions for the candidates (MIGRATE or its fallback) first.
         if !candidates.is_empty() {
-            let (snapshot, obs) = self.snapshot_for(&candidates);
+            let (snapshot, obs) = self.snapshot_for(&candidates, now);
             let ds = self
                 .engine
                 .decide_planned(now as i64, Some(&snapshot), &obs);
@@ -115,6 +115,7 @@ impl Simulation {
     pub(super) fn snapshot_for(
         &mut self,
         candidates: &[usize],
+        now: TimeMs,
     ) -> (ClusterSnapshot, Vec<VmObservation>) {
         let mut include = vec![false; self.vms.len()];
         for &c in candidates {
@@ -163,6 +164,7 @@ impl Simulation {
                 NodeHealth::Down
             };
         }
+        let return_window_ms = self.policy.planner.return_window_s.saturating_mul(1000);
         let vms = (0..self.vms.len())
             .filter(|&i| include[i] && self.vms[i].node.is_some())
             .map(|i| {
@@ -176,6 +178,11 @@ impl Simulation {
                     dirty_rate_mib_s: v.dirty_rate_mib_s(),
                     anti_affinity_group: v.anti_affinity.clone(),
                     service_group: v.group.map(|g| self.groups[g].name.clone()),
+                    recently_left: v
+                        .left
+                        .filter(|&(_, t)| now.saturating_sub(t) < return_window_ms)
+                        .map(|(n, _)| vec![self.nodes[n].id.clone()])
+                        .unwrap_or_default(),
                 }
             })
             .collect();

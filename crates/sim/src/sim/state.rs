@@ -92,6 +92,8 @@ pub(super) struct VmRt {
     /// The last resize's direction and the VM's mean demand (cores) when it was
     /// decided: a resize the other way needs the demand to have moved (hysteresis).
     pub(super) last_resize: Option<(ScalingAction, f64)>,
+    /// The node the VM last left by migration, and when it switched over.
+    pub(super) left: Option<(usize, TimeMs)>,
     pub(super) migration: Option<MigId>,
     /// When it went down (valid while `status == Down`): downtime is counted exactly,
     /// not per tick.
@@ -139,6 +141,7 @@ impl VmRt {
             summary: None,
             cooldown_until_ms: 0,
             last_resize: None,
+            left: None,
             migration: None,
             down_since_ms: 0,
         }

@@ -379,6 +379,7 @@ impl Simulation {
         self.nodes[dst].vcpus_placed += vcpus;
         self.move_vm(vm, Some(dst), now);
         self.vms[vm].paused = false;
+        self.vms[vm].left = Some((src, now));
         self.migs[m].window = Some(Window::until(now.saturating_add(
             (self.sc.sim.actual_window_intervals as u64).saturating_mul(self.control_ms),
         )));
