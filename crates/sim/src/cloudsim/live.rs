@@ -441,7 +441,7 @@ impl Dc {
                 l.sent_mib += l.round_mib;
                 l.resume_at = Some(t + params.resume_s);
                 let (src, dst) = (l.src, l.dst);
-                self.stop_moving(id);
+                self.stop_moving(t, id);
                 self.schedule_live(id);
                 self.reflow(t, &[src, dst]);
             }
@@ -558,7 +558,7 @@ impl Dc {
         let l = &self.ls().live[&id];
         let moving = l.phase.moves_memory() && l.resume_at.is_none();
         if moving {
-            self.stop_moving(id);
+            self.stop_moving(t, id);
         }
         let l = self.ls().live.remove(&id).expect("a live migration");
         let paused_s = if l.phase == Phase::StopAndCopy {
@@ -603,12 +603,15 @@ impl Dc {
         vm.acc.migration_shortfall_mips_s += lost;
     }
 
-    fn stop_moving(&mut self, id: usize) {
+    /// The flow ends at `t`: what it sent up to `t` is counted before its rate goes
+    /// to zero (a rollback between two events must not lose the bytes since the last).
+    fn stop_moving(&mut self, t: f64, id: usize) {
         let ls = self.ls();
         let (src, dst) = (ls.live[&id].src, ls.live[&id].dst);
         ls.moving_at[src].retain(|&x| x != id);
         ls.moving_at[dst].retain(|&x| x != id);
         let l = ls.live.get_mut(&id).expect("a live migration");
+        l.advance(t);
         l.rate_mib_s = 0.0;
     }
 

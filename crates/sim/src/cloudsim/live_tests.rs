@@ -201,6 +201,14 @@ fn plans_roll_back_on_their_own_conditions() {
     );
     assert_eq!(x.downtime_ms, 5000);
     assert_eq!(x.steps.last().unwrap().action, StepAction::StopAndCopy);
+    // What it sent counts up to the rollback, not to the last event before it: the
+    // 1000 MiB of round 0 and 5 s of the final copy at the full link.
+    let sent = 1000.0 + 5.0 * mib_s(1000.0);
+    assert!(
+        close(x.data_sent_mib, sent, 0.01),
+        "{} vs {sent}",
+        x.data_sent_mib
+    );
 }
 
 #[test]
