@@ -19,7 +19,7 @@ use scalelab_sim::human;
 use scalelab_sim::record::RunMetrics;
 use scalelab_sim::{ParsedScenario, RunOptions, run_scenario};
 
-use crate::files::{read, write_atomic_with};
+use crate::files::{read, write_atomic_with, write_json_atomic};
 
 /// The metrics a suite guards. All are "lower is better".
 pub const METRICS: [&str; 11] = [
@@ -276,10 +276,7 @@ pub fn check(o: &Options<'_>) -> Result<()> {
                 })
                 .collect(),
         };
-        write_atomic_with(&baseline_path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &b).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?;
+        write_json_atomic(&baseline_path, &b)?;
         println!(
             "baseline for suite {} written to {} ({} runs)",
             suite.name,

@@ -57,6 +57,14 @@ pub fn write_atomic_with(
     result.with_context(|| format!("{}: cannot write", path.display()))
 }
 
+/// `value` as pretty JSON with a final newline, written as [`write_atomic_with`] writes.
+pub fn write_json_atomic(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    write_atomic_with(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+}
+
 /// Wall-clock now, for "when did this run start" only (never inside a simulation).
 pub fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()

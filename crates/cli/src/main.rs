@@ -348,9 +348,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             json,
         } => {
             let report = validate::validate(&suite, records.as_deref())?;
-            let rows = &report.rows;
+            let rows = &report.result.rows;
             let mut text = format!("{}\n{}", report.head, validate::table(rows));
-            for st in &report.studies {
+            for st in &report.result.studies {
                 text.push('\n');
                 text.push_str(&validate::study_table(st));
             }
@@ -359,11 +359,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 files::write_atomic_with(&md, |w| w.write_all(text.as_bytes()))?;
             }
             if let Some(path) = json {
-                let result = report.to_result();
-                files::write_atomic_with(&path, |w| {
-                    serde_json::to_writer_pretty(&mut *w, &result)?;
-                    w.write_all(b"\n")
-                })?;
+                files::write_json_atomic(&path, &report.result)?;
             }
             let bad = rows.iter().filter(|r| !r.ok).count();
             if bad > 0 {

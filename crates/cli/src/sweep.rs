@@ -357,10 +357,7 @@ fn finish(
             .collect(),
     };
     let meta_path = out.join(scalelab_report::sweep::META_FILE);
-    crate::files::write_atomic_with(&meta_path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &meta)?;
-        w.write_all(b"\n")
-    })?;
+    crate::files::write_json_atomic(&meta_path, &meta)?;
     if let Some((store, sweep_id)) = store {
         let rows = configs_rows(plan, &configs)?;
         store.insert_sweep_configs(sweep_id, &rows)?;

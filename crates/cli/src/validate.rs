@@ -66,28 +66,15 @@ struct Study {
     vms: toml::Table,
 }
 
-/// One run's numbers under one model, as the study tables show them.
-#[derive(Debug, Clone)]
-pub struct StudyRow {
-    pub run: String,
-    pub metrics: RunMetrics,
-}
+/// The suite's runs under one model (the peer's, or a study's): the type
+/// `validate --json` writes, so the tables and the report read the same thing.
+pub use scalelab_report::validation::{Study as StudyTable, StudyRun as StudyRow};
 
-/// The suite's runs under the peer's model and under each study.
-#[derive(Debug, Clone)]
-pub struct StudyTable {
-    pub label: String,
-    pub rows: Vec<StudyRow>,
-}
-
-/// Everything `validate` found.
+/// Everything `validate` found: the printed heading, and the result `--json` writes.
 #[derive(Debug)]
 pub struct Report {
-    pub suite: String,
-    pub reference: String,
     pub head: String,
-    pub rows: Vec<Row>,
-    pub studies: Vec<StudyTable>,
+    pub result: scalelab_report::ValidationResult,
 }
 
 /// `0.05` (relative) or `{ abs = 0.0002 }`.
@@ -279,7 +266,7 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<Report> {
     }
     let table_of = |label: &str, recs: &[scalelab_sim::RunRecord]| StudyTable {
         label: label.to_string(),
-        rows: suite
+        runs: suite
             .runs
             .iter()
             .zip(recs)
@@ -332,41 +319,16 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<Report> {
         }
     );
     Ok(Report {
-        suite: suite.name.clone(),
-        reference: suite.reference.clone(),
         head,
-        rows,
-        studies,
-    })
-}
-
-impl Report {
-    /// What `--json` writes and `scalelab report` reads.
-    pub fn to_result(&self) -> scalelab_report::ValidationResult {
-        use scalelab_report::validation::{Study, StudyRun};
-        scalelab_report::ValidationResult {
+        result: scalelab_report::ValidationResult {
             format: scalelab_report::validation::FORMAT.into(),
             version: scalelab_report::validation::VERSION,
-            suite: self.suite.clone(),
-            reference: self.reference.clone(),
-            rows: self.rows.clone(),
-            studies: self
-                .studies
-                .iter()
-                .map(|t| Study {
-                    label: t.label.clone(),
-                    runs: t
-                        .rows
-                        .iter()
-                        .map(|r| StudyRun {
-                            run: r.run.clone(),
-                            metrics: r.metrics.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
+            suite: suite.name.clone(),
+            reference: suite.reference.clone(),
+            rows,
+            studies,
+        },
+    })
 }
 
 /// A study table: the runs' outcomes under one model, ranked by ESV.
@@ -377,7 +339,7 @@ pub fn study_table(t: &StudyTable) -> String {
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
         t.label
     );
-    for r in &t.rows {
+    for r in &t.runs {
         let m = &r.metrics;
         let by = |o: Outcome| m.migrations_by_outcome.get(&o).copied().unwrap_or(0);
         let completed = by(Outcome::Completed);
@@ -423,7 +385,7 @@ pub fn study_table(t: &StudyTable) -> String {
 /// The runs by ESV, lowest first (ties by label).
 pub fn ranking(t: &StudyTable) -> Vec<String> {
     let mut v: Vec<(f64, &str)> = t
-        .rows
+        .runs
         .iter()
         .map(|r| (r.metrics.esv.unwrap_or(f64::INFINITY), r.run.as_str()))
         .collect();

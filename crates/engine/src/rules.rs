@@ -54,6 +54,16 @@ impl UtilStats {
             peak,
         }
     }
+
+    /// The same window in a unit `f` times the old one (a VM's utilization after its
+    /// allocation changes from `old` to `new` vCPUs: `f = old / new`).
+    pub fn scaled(self, f: f64) -> Self {
+        Self {
+            current: self.current * f,
+            avg: self.avg * f,
+            peak: self.peak * f,
+        }
+    }
 }
 
 /// What the rules need from a forecast: its accuracy and its highest upper bound.
@@ -62,6 +72,17 @@ impl UtilStats {
 pub struct ForecastSummary {
     pub accuracy: f64,
     pub max_upper: f64,
+}
+
+impl ForecastSummary {
+    /// The bound in a unit `f` times the old one (see [`UtilStats::scaled`]); the
+    /// accuracy is kept as it was scored.
+    pub fn scaled(self, f: f64) -> Self {
+        Self {
+            max_upper: self.max_upper * f,
+            ..self
+        }
+    }
 }
 
 impl From<&ResourceForecast> for ForecastSummary {

@@ -3,7 +3,8 @@
 //! here, apart from drawing, so tests check them against values worked out by hand.
 
 use scalelab_sim::record::{
-    ErrorStat, EventKind, MigrationRecord, Outcome, RunRecord, Series, StepOutcome, node_state,
+    ErrorStat, EventKind, ExpectedActual, MigrationRecord, Outcome, RunRecord, Series, StepOutcome,
+    node_state,
 };
 
 /// Hours since the start of the run, the x unit of every time plot.
@@ -310,57 +311,30 @@ pub struct EstimatePairs {
 /// source's wherever measured, and downtime, completion time and data sent of the
 /// migrations that completed.
 pub fn estimates(r: &RunRecord) -> Vec<EstimatePairs> {
-    let done: Vec<_> = r
-        .migrations
-        .iter()
-        .filter(|m| m.outcome == Some(Outcome::Completed))
-        .filter_map(|m| Some((m, m.expected.as_ref()?, m.ended_ms?)))
-        .collect();
-    let pairs = |name, unit, points: Vec<(f64, f64)>| EstimatePairs {
+    let p = ExpectedActual::of(&r.migrations);
+    [
+        (
+            "target utilization after migration",
+            "fraction of the target's CPU",
+            p.target_utilization,
+        ),
+        (
+            "source utilization after migration",
+            "fraction of the source's CPU",
+            p.source_utilization,
+        ),
+        ("downtime", "ms", p.downtime_ms),
+        ("completion time", "s", p.completion_s),
+        ("data sent", "MiB", p.data_sent_mib),
+    ]
+    .into_iter()
+    .map(|(name, unit, points)| EstimatePairs {
         name,
         unit,
         stat: ErrorStat::of(points.iter().map(|(e, a)| a - e)),
         points,
-    };
-    vec![
-        pairs(
-            "target utilization after migration",
-            "fraction of the target's CPU",
-            r.migrations
-                .iter()
-                .filter_map(|m| Some((m.expected_utilization, m.actual_utilization?)))
-                .collect(),
-        ),
-        pairs(
-            "source utilization after migration",
-            "fraction of the source's CPU",
-            r.migrations
-                .iter()
-                .filter_map(|m| Some((m.expected.as_ref()?.source_utilization, m.source_after?)))
-                .collect(),
-        ),
-        pairs(
-            "downtime",
-            "ms",
-            done.iter()
-                .map(|(m, e, _)| (e.downtime_ms, m.downtime_ms as f64))
-                .collect(),
-        ),
-        pairs(
-            "completion time",
-            "s",
-            done.iter()
-                .map(|(m, e, end)| (e.completion_s, (end - m.started_ms) as f64 / 1000.0))
-                .collect(),
-        ),
-        pairs(
-            "data sent",
-            "MiB",
-            done.iter()
-                .map(|(m, e, _)| (e.data_sent_mib, m.data_sent_mib))
-                .collect(),
-        ),
-    ]
+    })
+    .collect()
 }
 
 /// Every `stride`-th point so that at most `max` remain (the error statistics are

@@ -363,6 +363,8 @@ pub fn run_report(r: &RunRecord, opts: &RunOptions) -> Result<Page, ReportError>
         page.paragraph("The record has no series (recording was off): no time plots.");
     } else {
         page.figure(heat_figure(r)?);
+        // Crashes as vertical marks on every time plot, found once.
+        let crashes = failure_marks(r);
         let nodes = if opts.nodes.is_empty() {
             data::busiest_nodes(&r.series, DEFAULT_NODES)
         } else {
@@ -388,7 +390,7 @@ pub fn run_report(r: &RunRecord, opts: &RunOptions) -> Result<Page, ReportError>
             "Selected nodes' utilization",
             "CPU utilization (%)",
             lines,
-            failure_marks(r),
+            crashes.clone(),
             &format!(
                 "CPU utilization of {chosen}; above 100 % the node is overloaded (demand \
                  beyond its cores). Red vertical lines: node crashes."
@@ -401,7 +403,7 @@ pub fn run_report(r: &RunRecord, opts: &RunOptions) -> Result<Page, ReportError>
             "Active hosts",
             "hosts on (count)",
             vec![("hosts on".into(), data::active_hosts(&r.series), false)],
-            failure_marks(r),
+            crashes.clone(),
             "Hosts that are on (neither switched off by the policy nor crashed). \
              Consolidation shows as the line falling; red vertical lines: node crashes.",
         )?);
@@ -432,7 +434,7 @@ pub fn run_report(r: &RunRecord, opts: &RunOptions) -> Result<Page, ReportError>
                     true,
                 ),
             ],
-            failure_marks(r),
+            crashes,
             "Solid: the share of the hosts that are on whose demand exceeds their \
              capacity (SLATAH, moment by moment); dashed: their mean CPU utilization.",
         )?);

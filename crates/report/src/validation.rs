@@ -69,13 +69,13 @@ impl ValidationResult {
     }
 }
 
-/// A compared metric's value for a person (the validation's own metric names).
+/// A compared metric's value for a person (the validation's own metric names; SLATAH,
+/// PDM and SLAV are fractions).
 fn show(metric: &str, v: f64) -> String {
-    let name = match metric {
-        "slatah" | "pdm" | "slav" => "x_frac",
-        m => m,
-    };
-    human::with_unit(name, v)
+    match metric {
+        "slatah" | "pdm" | "slav" => human::percent(v),
+        m => human::with_unit(m, v),
+    }
 }
 
 /// Runs in the order the suite lists them, metrics likewise.

@@ -204,22 +204,14 @@ pub fn duration_ms(ms: f64) -> String {
     format!("{} {unit}", number(v))
 }
 
-/// Thousands separators in a run of digits (with an optional fraction after a dot).
+/// Thousands separators in a run of digits (callers format whole numbers only).
 fn group(digits: &str) -> String {
-    let (int, frac) = match digits.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (digits, None),
-    };
-    let mut out = String::with_capacity(int.len() + int.len() / 3 + 4);
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
     }
     out
 }

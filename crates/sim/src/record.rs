@@ -380,31 +380,63 @@ pub struct EstimateErrors {
     pub source_utilization: Option<ErrorStat>,
 }
 
+/// (expected, actual) for every estimate a plan makes, over the migrations where both
+/// are known: the target's and the source's utilization wherever measured, and the
+/// downtime, completion time, data sent and rounds of the migrations that completed.
+/// The run metrics' errors and the report's plots are both made from these.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpectedActual {
+    pub target_utilization: Vec<(f64, f64)>,
+    pub source_utilization: Vec<(f64, f64)>,
+    pub downtime_ms: Vec<(f64, f64)>,
+    pub completion_s: Vec<(f64, f64)>,
+    pub data_sent_mib: Vec<(f64, f64)>,
+    pub precopy_rounds: Vec<(f64, f64)>,
+}
+
+impl ExpectedActual {
+    pub fn of(migrations: &[MigrationRecord]) -> Self {
+        let mut out = Self::default();
+        for m in migrations {
+            if let Some(a) = m.actual_utilization {
+                out.target_utilization.push((m.expected_utilization, a));
+            }
+            let Some(e) = m.expected.as_ref() else {
+                continue;
+            };
+            if let Some(a) = m.source_after {
+                out.source_utilization.push((e.source_utilization, a));
+            }
+            if let (Some(Outcome::Completed), Some(end)) = (m.outcome, m.ended_ms) {
+                out.downtime_ms.push((e.downtime_ms, m.downtime_ms as f64));
+                out.completion_s
+                    .push((e.completion_s, (end - m.started_ms) as f64 / 1000.0));
+                out.data_sent_mib.push((e.data_sent_mib, m.data_sent_mib));
+                out.precopy_rounds
+                    .push((e.precopy_rounds as f64, m.precopy_rounds as f64));
+            }
+        }
+        out
+    }
+}
+
+/// actual - expected over (expected, actual) pairs.
+fn error_of(pairs: &[(f64, f64)]) -> Option<ErrorStat> {
+    ErrorStat::of(pairs.iter().map(|(e, a)| a - e))
+}
+
 impl EstimateErrors {
     pub fn of(migrations: &[MigrationRecord]) -> Self {
-        let done = || {
-            migrations.iter().filter_map(|m| {
-                let e = m.expected.as_ref()?;
-                let end = m.ended_ms?;
-                (m.outcome == Some(Outcome::Completed)).then_some((m, e, end))
-            })
-        };
+        Self::from_pairs(&ExpectedActual::of(migrations))
+    }
+
+    pub fn from_pairs(p: &ExpectedActual) -> Self {
         Self {
-            downtime_ms: ErrorStat::of(
-                done().map(|(m, e, _)| m.downtime_ms as f64 - e.downtime_ms),
-            ),
-            completion_s: ErrorStat::of(
-                done().map(|(m, e, end)| (end - m.started_ms) as f64 / 1000.0 - e.completion_s),
-            ),
-            data_sent_mib: ErrorStat::of(done().map(|(m, e, _)| m.data_sent_mib - e.data_sent_mib)),
-            precopy_rounds: ErrorStat::of(
-                done().map(|(m, e, _)| m.precopy_rounds as f64 - e.precopy_rounds as f64),
-            ),
-            source_utilization: ErrorStat::of(
-                migrations.iter().filter_map(|m| {
-                    Some(m.source_after? - m.expected.as_ref()?.source_utilization)
-                }),
-            ),
+            downtime_ms: error_of(&p.downtime_ms),
+            completion_s: error_of(&p.completion_s),
+            data_sent_mib: error_of(&p.data_sent_mib),
+            precopy_rounds: error_of(&p.precopy_rounds),
+            source_utilization: error_of(&p.source_utilization),
         }
     }
 
@@ -625,11 +657,12 @@ impl RunMetrics {
     /// Expected against actual over a run's migrations: the target's utilization
     /// (`measured_migrations`, `expected_vs_actual_*`) and every other estimate.
     pub fn measure_estimates(&mut self, migrations: &[MigrationRecord]) {
-        let util = ErrorStat::of(migrations.iter().filter_map(MigrationRecord::error));
+        let pairs = ExpectedActual::of(migrations);
+        let util = error_of(&pairs.target_utilization);
         self.measured_migrations = util.map_or(0, |s| s.n);
         self.expected_vs_actual_mae = util.map(|s| s.mae);
         self.expected_vs_actual_bias = util.map(|s| s.bias);
-        self.estimate_errors = EstimateErrors::of(migrations);
+        self.estimate_errors = EstimateErrors::from_pairs(&pairs);
     }
 }
 

@@ -61,11 +61,8 @@ impl Simulation {
                     let f = f64::from(old) / f64::from(new);
                     v.hist.scale(f);
                     v.forecaster.rescale(f);
-                    v.stats = rescaled(v.stats, f);
-                    v.summary = v.summary.map(|s| ForecastSummary {
-                        max_upper: s.max_upper * f,
-                        ..s
-                    });
+                    v.stats = v.stats.scaled(f);
+                    v.summary = v.summary.map(|s| s.scaled(f));
                     let kind = if action == Act::ScaleUp {
                         EventKind::ScaleUp
                     } else {
@@ -219,15 +216,6 @@ pub(super) fn reversal_allowed(
     }
 }
 
-/// Window stats of a utilization series re-expressed with a factor.
-fn rescaled(s: UtilStats, f: f64) -> UtilStats {
-    UtilStats {
-        current: s.current * f,
-        avg: s.avg * f,
-        peak: s.peak * f,
-    }
-}
-
 /// Hysteresis: the vCPU count a resize from `old` should go to, starting from the
 /// rule's `wanted`, such that the same window on the new allocation would not call for
 /// the opposite resize (a scale-down that the next round undoes with a scale-up, or the
@@ -248,11 +236,7 @@ pub(super) fn settled_size(
     };
     let calls_for_opposite = |n: u32| {
         let f = f64::from(old) / f64::from(n);
-        let fc = summary.map(|s| ForecastSummary {
-            max_upper: s.max_upper * f,
-            ..s
-        });
-        scaling_rule(p, rescaled(stats, f), fc, None).action == opposite
+        scaling_rule(p, stats.scaled(f), summary.map(|s| s.scaled(f)), None).action == opposite
     };
     let mut n = wanted;
     while n != old && calls_for_opposite(n) {
