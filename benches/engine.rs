@@ -163,6 +163,8 @@ fn full_decisions(c: &mut Criterion) {
                     },
                     forecast: None,
                 }),
+                last_scaled_ms: None,
+                last_migrated_ms: None,
             }
         })
         .collect();

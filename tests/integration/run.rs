@@ -162,3 +162,71 @@ fn a_deprecated_policy_key_still_works_and_says_so() {
     };
     assert_eq!(metrics(&ro), metrics(&rn));
 }
+
+#[test]
+fn cooldowns_in_intervals_still_work_and_say_so() {
+    let dir = TempDir::new("deprecated-cooldown");
+    let text = std::fs::read_to_string(crate::util::root().join("scenarios/hot-node-relief.toml"))
+        .unwrap();
+    // Three 300 s intervals are the default 900 s per action: the same run, a warning
+    // naming the file, the key and what it means in seconds.
+    let old = dir.write(
+        "old.toml",
+        &format!(
+            "{text}
+[sim]
+scale_cooldown_intervals = 3
+"
+        ),
+    );
+    let new = dir.write(
+        "new.toml",
+        &format!(
+            "{text}
+[policy.cooldowns]
+scale_up_s = 900
+scale_in_s = 900
+"
+        ),
+    );
+    let (ro, rn) = (dir.path("o.json"), dir.path("n.json"));
+    let run = |f: &std::path::Path, out: &std::path::Path| {
+        let o = scalelab(&["--db", p(&dir.path("x.db")), "run", p(f), "--out", p(out)]);
+        assert!(o.status.success(), "{o:?}");
+        crate::util::stderr(&o)
+    };
+    let err = run(&old, &ro);
+    assert!(
+        err.contains("warning:")
+            && err.contains("old.toml")
+            && err.contains("sim.scale_cooldown_intervals")
+            && err.contains("900 s"),
+        "{err}"
+    );
+    assert!(!run(&new, &rn).contains("deprecated"));
+    let metrics = |f: &std::path::Path| -> Value {
+        serde_json::from_str::<Value>(&std::fs::read_to_string(f).unwrap()).unwrap()["metrics"]
+            .clone()
+    };
+    assert_eq!(metrics(&ro), metrics(&rn));
+    // Both at once contradict each other; a cooldown as long as the run is a mistake.
+    for (extra, field) in [
+        (
+            "[sim]\nscale_cooldown_intervals = 2\n[policy.cooldowns]\nscale_up_s = 60\n",
+            "sim.scale_cooldown_intervals",
+        ),
+        (
+            "[policy.cooldowns]\nscale_down_s = 20000\n",
+            "policy.cooldowns.scale_down_s",
+        ),
+    ] {
+        let bad = dir.write("bad.toml", &format!("{text}\n{extra}"));
+        let o = scalelab(&["--db", p(&dir.path("x.db")), "run", p(&bad)]);
+        assert!(!o.status.success());
+        let err = crate::util::stderr(&o);
+        assert!(
+            err.contains("bad.toml") && err.contains(field) && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+}

@@ -469,6 +469,13 @@ pub(crate) fn warn_deprecated(path: &Path, prefix: &str, p: &PolicyConfig) {
     }
 }
 
+/// One line on stderr per deprecated scenario key (its policy's included).
+pub(crate) fn warn_deprecated_scenario(path: &Path, s: &scalelab_sim::scenario::Scenario) {
+    for d in s.deprecations() {
+        eprintln!("warning: {}: {d}", path.display());
+    }
+}
+
 fn decide(
     input: &Path,
     policy: Option<&Path>,

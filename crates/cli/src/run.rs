@@ -16,7 +16,7 @@ use crate::files::{read, write_atomic_with};
 pub fn run_file(path: &Path, seed: Option<u64>, limits: bool) -> Result<(RunRecord, Duration)> {
     let text = read(path)?;
     let mut p = ParsedScenario::parse(&text).with_context(|| path.display().to_string())?;
-    crate::warn_deprecated(path, "policy.", &p.scenario.policy);
+    crate::warn_deprecated_scenario(path, &p.scenario);
     crate::trace_cmd::load_traces(&mut p.scenario, path)?;
     let opts = RunOptions {
         seed,

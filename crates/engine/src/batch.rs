@@ -11,7 +11,8 @@
 //!                "inter_rack_bandwidth_mbps": 1000, "in_flight": [] },
 //!   "hosts":   [ { "node_id": "node-01", "cpu": [0.71, 0.78, ...] } ],
 //!   "metrics": [ { "vm_id": "vm-001", "cpu": [...], "memory": [...],
-//!                  "disk": [...], "network": [...] } ]
+//!                  "disk": [...], "network": [...],
+//!                  "last_scaled_ms": 1699999400000, "last_migrated_ms": null } ]
 //! }
 //! ```
 //!
@@ -20,6 +21,8 @@
 //! get no decision. A node without a `hosts` entry uses its snapshot
 //! `cpu_utilization` as current, average and peak. Each series feeds the configured
 //! forecaster; current / average / peak come from its last `window_s` seconds of samples.
+//! `last_scaled_ms` and `last_migrated_ms` (optional) start the policy's cooldowns: a
+//! VM scaled less than an action's cooldown ago gets NO_ACTION, saying what waits.
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +64,13 @@ pub struct VmSeries {
     pub disk: Option<Vec<f64>>,
     #[serde(default)]
     pub network: Option<Vec<f64>>,
+    /// When the VM or its group was last scaled, epoch ms (the policy's cooldowns
+    /// count from it).
+    #[serde(default)]
+    pub last_scaled_ms: Option<i64>,
+    /// When the VM last switched over to a new host, epoch ms.
+    #[serde(default)]
+    pub last_migrated_ms: Option<i64>,
 }
 
 impl VmSeries {
@@ -141,6 +151,20 @@ impl DecideInput {
                     check_series(&format!("{at}.{r}"), s)?;
                 }
             }
+            for (key, t) in [
+                ("last_scaled_ms", m.last_scaled_ms),
+                ("last_migrated_ms", m.last_migrated_ms),
+            ] {
+                if let Some(t) = t {
+                    ensure(t <= self.timestamp_ms, &format!("{at}.{key}"), || {
+                        format!(
+                            "{t} is after the round's timestamp_ms ({}): a cooldown cannot \
+                             start in the future",
+                            self.timestamp_ms
+                        )
+                    })?;
+                }
+            }
         }
         Ok(())
     }
@@ -187,6 +211,8 @@ impl DecideInput {
                         .filter_map(|(r, s)| s.map(|s| observe(r, s)))
                         .collect(),
                     host_cpu,
+                    last_scaled_ms: m.last_scaled_ms,
+                    last_migrated_ms: m.last_migrated_ms,
                 }
             })
             .collect();

@@ -50,6 +50,22 @@ pub struct VmObservation {
     pub resources: Vec<ResourceObservation>,
     #[serde(default)]
     pub host_cpu: Option<ResourceObservation>,
+    /// When the VM (or its service group) was last scaled, epoch ms: the engine holds
+    /// an action back for its cooldown from then. Absent: never scaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scaled_ms: Option<i64>,
+    /// When the VM last switched over to a new host, epoch ms (the MIGRATE cooldown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_migrated_ms: Option<i64>,
+}
+
+impl VmObservation {
+    /// The cooldown clocks of this VM at `now_ms` (an event stamped after `now_ms`
+    /// counts as just now).
+    fn since(&self, now_ms: i64) -> (Option<u64>, Option<u64>) {
+        let age = |at: Option<i64>| at.map(|t| now_ms.saturating_sub(t).max(0) as u64);
+        (age(self.last_scaled_ms), age(self.last_migrated_ms))
+    }
 }
 
 /// The predictive scaling engine. Holds only its policy: no clock, no I/O, no state
@@ -156,6 +172,11 @@ impl Engine {
                 vm_share_of_target: vm.cpu_demand_cores / target.cores,
                 current_utilization: host.current,
                 expected_utilization: expected,
+                source_relief_pct: if host.current > 0.0 {
+                    vm.cpu_demand_cores / source.cores / host.current * 100.0
+                } else {
+                    0.0
+                },
                 cpu_ceiling_frac: p.planner.target_cpu_ceiling,
                 rollback_cpu_frac: p.migration.rollback_target_cpu_frac,
                 memory_margin_mib: p.planner.memory_margin_mib,
@@ -300,10 +321,17 @@ impl Engine {
             })
             .collect();
         // A VM is a candidate when its host is hot, whatever its own resources say.
+        let moved_recently = |o: &VmObservation| {
+            let (_, since_migrated_ms) = o.since(timestamp_ms);
+            since_migrated_ms.is_some_and(|ms| ms < p.cooldowns.of_ms(ScalingAction::Migrate))
+        };
         let candidates: Vec<usize> = checks
             .iter()
             .zip(&vm_idx)
-            .filter_map(|(check, ix)| ix.filter(|_| is_candidate(check.as_ref().map(|(_, c)| *c))))
+            .zip(vms)
+            .filter_map(|((check, ix), o)| {
+                ix.filter(|_| is_candidate(check.as_ref().map(|(_, c)| *c)) && !moved_recently(o))
+            })
             .collect();
         let mut outcomes: std::collections::HashMap<usize, Result<PlannedMigration, Rejection>> =
             match index.as_mut() {
@@ -319,11 +347,13 @@ impl Engine {
                 let host = check
                     .as_ref()
                     .filter(|_| r.resource_type == ResourceType::Cpu);
+                let (since_scaled_ms, since_migrated_ms) = o.since(timestamp_ms);
                 let view = VmView {
                     stats: r.stats,
                     forecast: r.forecast.as_ref().map(ForecastSummary::from),
                     replicas,
-                    cooling_down: false,
+                    since_scaled_ms,
+                    since_migrated_ms,
                 };
                 let own = (r.stats.current, self.confidence(r.forecast.as_ref()));
                 let mut estimate = None;
@@ -373,10 +403,34 @@ impl Engine {
                             ),
                             own,
                         ),
-                        // A candidate always has a host check, and the engine keeps no
-                        // cooldowns (its callers do).
-                        (Triage::Candidate, None) | (Triage::CoolingDown, _) => {
-                            unreachable!("Engine::decide triages with a host and no cooldown")
+                        (Triage::CoolingDown(s), _) => {
+                            let (_, _, why, _, _) = self.scale_outcome_tuple(
+                                r.resource_type,
+                                r.stats,
+                                &s,
+                                replicas,
+                                None,
+                            );
+                            let waited_s = since_scaled_ms.unwrap_or(0) / 1000;
+                            let cooldown_s = p.cooldowns.of_ms(s.action) / 1000;
+                            (
+                                (
+                                    ScalingAction::NoAction,
+                                    r.stats.current,
+                                    format!(
+                                        "{} held back by its cooldown ({waited_s} s of \
+                                         {cooldown_s} s since the last scaling action): {why}",
+                                        s.action.as_str()
+                                    ),
+                                    None,
+                                    None,
+                                ),
+                                own,
+                            )
+                        }
+                        // A candidate always has a host check.
+                        (Triage::Candidate, None) => {
+                            unreachable!("Engine::decide makes candidates only with a host check")
                         }
                     };
                 let (action, target_value, reasoning, target_node_id, migration_plan) = tuple;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::input::{InputError, check_positive, check_range, ensure, from_toml_str};
-use crate::model::ForecasterKind;
+use crate::model::{ForecasterKind, ScalingAction};
 
 /// How the expected utilization after a migration is estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -88,9 +88,91 @@ pub struct PolicyConfig {
     /// says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_samples: Option<usize>,
+    #[serde(skip_serializing_if = "CooldownConfig::is_unset")]
+    pub cooldowns: CooldownConfig,
     pub planner: PlannerConfig,
     pub forecast: ForecastConfig,
     pub migration: MigrationConfig,
+}
+
+/// How long each kind of action waits after the VM's (or its service group's) last
+/// scaling action, seconds. Per action, because the costs differ: a scale-up answers
+/// a load that is hurting now, a scale-in gives capacity back that a returning peak
+/// needs again (Kubernetes' HPA, for one, holds scale-down back for 300 s and scale-up
+/// not at all). Absent keys take [`DEFAULT_SCALE_COOLDOWN_S`] (the seed's three
+/// 5-minute control rounds), and `migrate_s` 0; only keys a policy sets are written,
+/// so a record says which were chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CooldownConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_up_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_down_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_out_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_in_s: Option<u64>,
+    /// A VM that switched over less than this ago is not a MIGRATE candidate (its host's
+    /// other VMs still are): time for the move's effect to show before the next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_s: Option<u64>,
+}
+
+/// A scale action's cooldown when the policy does not set one: three 5-minute rounds.
+pub const DEFAULT_SCALE_COOLDOWN_S: u64 = 900;
+
+impl CooldownConfig {
+    /// Every action's cooldown set to the same `s` (what the deprecated per-interval
+    /// setting means).
+    pub fn uniform(s: u64) -> Self {
+        Self {
+            scale_up_s: Some(s),
+            scale_down_s: Some(s),
+            scale_out_s: Some(s),
+            scale_in_s: Some(s),
+            migrate_s: None,
+        }
+    }
+
+    /// The cooldown of `action` in milliseconds (0 for no action).
+    pub fn of_ms(&self, action: ScalingAction) -> u64 {
+        let s = match action {
+            ScalingAction::ScaleUp => self.scale_up_s,
+            ScalingAction::ScaleDown => self.scale_down_s,
+            ScalingAction::ScaleOut => self.scale_out_s,
+            ScalingAction::ScaleIn => self.scale_in_s,
+            ScalingAction::Migrate => return self.migrate_s.unwrap_or(0).saturating_mul(1000),
+            ScalingAction::NoAction => return 0,
+        };
+        s.unwrap_or(DEFAULT_SCALE_COOLDOWN_S).saturating_mul(1000)
+    }
+
+    /// The keys a policy set, with their values (for checks against a run's length).
+    pub fn set(&self) -> impl Iterator<Item = (&'static str, u64)> {
+        [
+            ("scale_up_s", self.scale_up_s),
+            ("scale_down_s", self.scale_down_s),
+            ("scale_out_s", self.scale_out_s),
+            ("scale_in_s", self.scale_in_s),
+            ("migrate_s", self.migrate_s),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+    }
+
+    pub fn is_unset(&self) -> bool {
+        self.set().next().is_none()
+    }
+
+    fn validate(&self) -> Result<(), InputError> {
+        for (k, v) in self.set() {
+            ensure(v <= MAX_WINDOW_S, k, || {
+                format!("must be at most {MAX_WINDOW_S} s (10 days), got {v}")
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Target selection and the cluster-level planner.
@@ -161,7 +243,10 @@ pub struct MigrationConfig {
     /// Step timeouts for data-moving steps = estimate x this factor, at least `min_step_timeout_s`.
     pub timeout_safety_factor: f64,
     pub min_step_timeout_s: u64,
-    /// Success: utilization improves by at least this much (seed: 20 %).
+    /// Success: the source host's utilization falls by at least this share of its value
+    /// at the decision (seed: 20 %), and the VM is served no less of its demand. A move
+    /// expected to relieve the source by less asks for half its expected relief, so the
+    /// criterion never fails by construction (see the plan builder).
     pub min_improvement_pct: f64,
     /// Rollback: the target would run above this CPU utilization with the VM (kept above
     /// the planner's ceiling so that ordinary noise does not abort migrations).
@@ -243,6 +328,7 @@ impl Default for PolicyConfig {
             confidence_without_forecast: 0.5,
             window_s: None,
             window_samples: None,
+            cooldowns: CooldownConfig::default(),
             planner: PlannerConfig::default(),
             forecast: ForecastConfig::default(),
             migration: MigrationConfig::default(),
@@ -400,6 +486,19 @@ impl PolicyConfig {
             ("scale_in_peak", self.scale_in_peak),
             ("scale_up_peak", self.scale_up_peak),
         )?;
+        // A VM's current utilization is at most its peak, so a down band whose peak
+        // reaches the up band's current would hold VMs that are both.
+        below(
+            ("scale_down_peak", self.scale_down_peak),
+            ("scale_up_current", self.scale_up_current),
+        )?;
+        below(
+            ("scale_in_peak", self.scale_in_peak),
+            ("scale_up_current", self.scale_up_current),
+        )?;
+        self.cooldowns
+            .validate()
+            .map_err(|e| e.within("cooldowns"))?;
         if let Some(n) = self.window_samples {
             ensure((1..=100_000).contains(&n), "window_samples", || {
                 format!("must be between 1 and 100000, got {n}")
@@ -752,6 +851,57 @@ mod tests {
         assert!(e.message.contains("migrate_current"), "{e}");
         let e = PolicyConfig::from_toml_str("scale_target_utilization = 0.95").unwrap_err();
         assert_eq!(e.path, "scale_target_utilization");
+    }
+
+    #[test]
+    fn scale_bands_that_overlap_are_refused() {
+        // current <= peak, so a down band reaching the up band's current holds VMs that
+        // are both: current 0.6, peak 0.6 is "scale up" (>= 0.55) and "scale down"
+        // (avg and peak at or below 0.6).
+        let e = PolicyConfig::from_toml_str("scale_up_current = 0.55\nscale_down_peak = 0.6")
+            .unwrap_err();
+        assert_eq!(e.path, "scale_down_peak");
+        assert!(e.message.contains("scale_up_current"), "{e}");
+        let e = PolicyConfig::from_toml_str(
+            "scale_up_current = 0.4\nscale_down_peak = 0.3\nscale_in_peak = 0.45",
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "scale_in_peak");
+        assert!(
+            PolicyConfig::from_toml_str("scale_up_current = 0.55\nscale_down_peak = 0.54").is_ok()
+        );
+    }
+
+    #[test]
+    fn cooldowns_are_per_action_in_seconds() {
+        let p = PolicyConfig::default();
+        // The seed's three 5-minute rounds for every scale action; MIGRATE not held.
+        for a in [
+            ScalingAction::ScaleUp,
+            ScalingAction::ScaleDown,
+            ScalingAction::ScaleOut,
+            ScalingAction::ScaleIn,
+        ] {
+            assert_eq!(p.cooldowns.of_ms(a), 900_000, "{a:?}");
+        }
+        assert_eq!(p.cooldowns.of_ms(ScalingAction::Migrate), 0);
+        assert_eq!(p.cooldowns.of_ms(ScalingAction::NoAction), 0);
+        assert!(
+            !p.to_toml_string().contains("cooldowns"),
+            "unset: not written"
+        );
+        let p =
+            PolicyConfig::from_toml_str("[cooldowns]\nscale_up_s = 60\nmigrate_s = 1800").unwrap();
+        assert_eq!(p.cooldowns.of_ms(ScalingAction::ScaleUp), 60_000);
+        assert_eq!(p.cooldowns.of_ms(ScalingAction::ScaleDown), 900_000);
+        assert_eq!(p.cooldowns.of_ms(ScalingAction::Migrate), 1_800_000);
+        assert_eq!(PolicyConfig::from_toml_str(&p.to_toml_string()).unwrap(), p);
+        let e = PolicyConfig::from_toml_str("[cooldowns]\nscale_in_s = 900000").unwrap_err();
+        assert_eq!(e.path, "cooldowns.scale_in_s");
+        let e = PolicyConfig::from_toml_str("[cooldowns]\nscale_in_s = -1").unwrap_err();
+        assert_eq!(e.path, "cooldowns.scale_in_s");
+        let e = PolicyConfig::from_toml_str("[cooldowns]\nscale_sideways_s = 1").unwrap_err();
+        assert!(e.message.contains("scale_sideways_s"), "{e}");
     }
 
     #[test]

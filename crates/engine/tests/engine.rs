@@ -346,7 +346,64 @@ fn obs(vm_id: &str, host: UtilStats) -> VmObservation {
             stats: host,
             forecast: None,
         }),
+        last_scaled_ms: None,
+        last_migrated_ms: None,
     }
+}
+
+#[test]
+fn decide_holds_an_action_back_for_its_own_cooldown() {
+    let snap = cluster();
+    let calm = UtilStats {
+        current: 0.3,
+        avg: 0.3,
+        peak: 0.35,
+    };
+    let mut policy = PolicyConfig::default();
+    policy.cooldowns.scale_down_s = Some(600);
+    let engine = Engine::new(policy);
+    let now = 1_000_000;
+    let mut o = obs("vm-001", calm);
+    // Scaled 599 s ago: the idle memory's scale-down waits, and says why and how long;
+    // the CPU (0.5, no action) is not held by anything.
+    o.last_scaled_ms = Some(now - 599_000);
+    let ds = engine.decide(now, Some(&snap), std::slice::from_ref(&o));
+    let mem = ds
+        .iter()
+        .find(|d| d.resource_type == ResourceType::Memory)
+        .unwrap();
+    assert_eq!(mem.action, ScalingAction::NoAction);
+    assert_eq!(mem.target_value, mem.current_value);
+    assert!(
+        mem.reasoning
+            .starts_with("scale_down held back by its cooldown (599 s of 600 s"),
+        "{}",
+        mem.reasoning
+    );
+    // At 600 s it goes through.
+    o.last_scaled_ms = Some(now - 600_000);
+    let ds = engine.decide(now, Some(&snap), std::slice::from_ref(&o));
+    assert!(ds.iter().any(|d| d.action == ScalingAction::ScaleDown));
+    // A hot host's VM is a candidate whatever its scaling cooldown, but not when it
+    // moved less than the MIGRATE cooldown ago.
+    let hot = UtilStats {
+        current: 0.8,
+        avg: 0.78,
+        peak: 0.82,
+    };
+    let mut o = obs("vm-001", hot);
+    o.last_scaled_ms = Some(now);
+    let migrates = |e: &Engine, o: &VmObservation| {
+        e.decide(now, Some(&snap), std::slice::from_ref(o))
+            .iter()
+            .any(|d| d.action == ScalingAction::Migrate)
+    };
+    assert!(migrates(&engine, &o));
+    o.last_migrated_ms = Some(now - 100_000);
+    assert!(migrates(&engine, &o), "migrate_s is 0 by default");
+    let mut p = PolicyConfig::default();
+    p.cooldowns.migrate_s = Some(101);
+    assert!(!migrates(&Engine::new(p), &o));
 }
 
 #[test]

@@ -315,6 +315,13 @@ pub struct MigrationRecord {
     pub source_before: f64,
     #[serde(default)]
     pub source_after: Option<f64>,
+    /// The share of its CPU demand the VM was served on the source when the decision
+    /// was made (1 unless the source was over its capacity), and on the target averaged
+    /// over the window after switchover: a move must not leave the VM worse served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_served_before: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_served_after: Option<f64>,
     /// Auto-converge: the highest share of the guest's CPU throttled (percent; 0 when
     /// the policy has it off or the guest never outran pre-copy).
     #[serde(default)]

@@ -224,3 +224,46 @@ fn without_hysteresis_noise_walks_a_constant_load_up_and_down() {
     let on = run_checked(&alone(4, load), None);
     assert_eq!(resizes(&on), vec![-1]);
 }
+
+/// The time of each resize, with its direction.
+fn resize_times(r: &scalelab_sim::RunRecord) -> Vec<(u64, i32)> {
+    r.events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ScaleUp => Some((e.t_ms, 1)),
+            EventKind::ScaleDown => Some((e.t_ms, -1)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_action_waits_its_own_cooldown() {
+    // Idle at first (4 vCPUs scale down to 1 at once), then the load jumps at 10 min:
+    // the scale-up it calls for waits the scale-up cooldown from the scale-down.
+    let text = alone(
+        4,
+        r#"{ kind = "step", before = 0.1, after = 0.9, at_s = 600 }"#,
+    )
+    .replace("duration_s = 86400", "duration_s = 7200");
+    let first_two = |extra: &str| {
+        let r = run_checked(&format!("{text}\n{extra}"), None);
+        let t = resize_times(&r);
+        assert!(t.len() >= 2, "{t:?}");
+        assert_eq!((t[0].1, t[1].1), (-1, 1), "{t:?}");
+        (t[0].0, t[1].0)
+    };
+    // Default: 900 s for every action; the jump is seen at 600 s, acted on at 900 s.
+    let (down, up) = first_two("");
+    assert_eq!(up - down, 900_000, "waits exactly the default cooldown");
+    // A short scale-up cooldown lets it through at the first round that sees the load.
+    let (down, up_fast) = first_two("[policy.cooldowns]\nscale_up_s = 300\n");
+    assert!(up_fast < up, "{up_fast} vs {up}");
+    assert!(up_fast - down >= 300_000, "never before its own cooldown");
+    // A long scale-down cooldown does not hold the scale-up back.
+    let (_, up_same) = first_two("[policy.cooldowns]\nscale_up_s = 300\nscale_down_s = 3600\n");
+    assert_eq!(up_same, up_fast);
+    // The deprecated form means the same cooldown for every action.
+    let (down, up_old) = first_two("[sim]\nscale_cooldown_intervals = 1\n");
+    assert_eq!(up_old - down, up_fast - down);
+}

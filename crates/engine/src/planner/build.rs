@@ -24,6 +24,9 @@ pub struct PlanInputs<'a> {
     pub vm_share_of_target: f64,
     pub current_utilization: f64,
     pub expected_utilization: f64,
+    /// How much the source's utilization is expected to fall with the VM gone, percent
+    /// of its current value.
+    pub source_relief_pct: f64,
     pub cpu_ceiling_frac: f64,
     /// Rollback when the target would exceed this with the VM.
     pub rollback_cpu_frac: f64,
@@ -100,7 +103,8 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
         ExecutionStep {
             step: 4,
             action: StepAction::PostMigrationVerification,
-            description: "Verify the VM responds on the target and its utilization improved"
+            description: "Verify the VM responds on the target; the source's relief and the \
+                          VM's served CPU are then measured against the success criteria"
                 .to_string(),
             timeout_seconds: cfg.verification_timeout_s,
         },
@@ -141,7 +145,7 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
                 max_duration_s: success_deadline_s,
             },
             SuccessCriterion::UtilizationImproves {
-                min_improvement_pct: cfg.min_improvement_pct,
+                min_improvement_pct: required_relief_pct(cfg, inp.source_relief_pct),
             },
             SuccessCriterion::NoDataLoss,
         ],
@@ -176,6 +180,20 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
     }
 }
 
+/// The source relief a plan asks of itself: the policy's `min_improvement_pct`, or
+/// half the relief the move is expected to give when that is less (rounded down to a
+/// tenth). Half, because the window after the move sees the source's other VMs move
+/// too: a move that relieves as planned within that noise passes, one whose relief did
+/// not happen (the VM's demand went with it, the source filled up again) fails.
+pub fn required_relief_pct(cfg: &MigrationConfig, expected_relief_pct: f64) -> f64 {
+    let half = if expected_relief_pct.is_finite() {
+        (expected_relief_pct.max(0.0) * 5.0).floor() / 10.0
+    } else {
+        0.0
+    };
+    cfg.min_improvement_pct.min(half)
+}
+
 /// JSON has no infinity; a plan that could never finish says so with a huge number.
 fn finite_or_max(v: f64) -> f64 {
     if v.is_finite() { v } else { f64::MAX }
@@ -202,6 +220,7 @@ pub(crate) mod tests {
                 vm_share_of_target: 0.125,
                 current_utilization: 0.8,
                 expected_utilization: 0.56,
+                source_relief_pct: 12.5,
                 cpu_ceiling_frac: 0.7,
                 rollback_cpu_frac: 0.9,
                 memory_margin_mib: 2048,
@@ -211,6 +230,33 @@ pub(crate) mod tests {
             },
             &cfg,
         )
+    }
+
+    #[test]
+    fn a_plan_asks_no_more_relief_than_it_can_give() {
+        let cfg = MigrationConfig::default();
+        // A big VM: the policy's 20 % (its expected 45 % relief halved is more).
+        assert_eq!(required_relief_pct(&cfg, 45.0), 20.0);
+        // 12.5 % expected relief (0.1 of a host at 0.8): half, rounded down to 6.2 %.
+        assert_eq!(required_relief_pct(&cfg, 12.5), 6.2);
+        assert_eq!(required_relief_pct(&cfg, 0.0), 0.0);
+        assert_eq!(required_relief_pct(&cfg, f64::NAN), 0.0);
+        assert_eq!(required_relief_pct(&cfg, -3.0), 0.0);
+        // The plan states it, in the seed's words.
+        let plan = sample_plan();
+        assert!(
+            plan.success_criteria
+                .contains(&SuccessCriterion::UtilizationImproves {
+                    min_improvement_pct: 6.2
+                })
+        );
+        assert!(
+            plan.success_criteria
+                .iter()
+                .any(|c| c.to_string() == "Resource utilization improves by at least 6.2%"),
+            "{:?}",
+            plan.success_criteria
+        );
     }
 
     #[test]

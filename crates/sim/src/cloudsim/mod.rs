@@ -719,6 +719,8 @@ impl Dc {
             actual_utilization: None,
             source_before: source_util,
             source_after: None,
+            vm_served_before: None,
+            vm_served_after: None,
             max_throttle_pct: 0.0,
             expected: Some(expected),
         });

@@ -141,8 +141,11 @@ pub struct SimConfig {
     pub restart_delay_s: u64,
     /// vCPUs a node may host per core; scale up is refused beyond it.
     pub vcpu_overcommit: f64,
-    /// Control intervals a VM (or its service group) waits after a scale action.
-    pub scale_cooldown_intervals: u32,
+    /// Deprecated: control intervals every scale action waits after the last one.
+    /// Still read, and then it wins over the policy's `[cooldowns]` (set both and the
+    /// scenario is refused); [`Scenario::deprecations`] says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_cooldown_intervals: Option<u32>,
     /// Replicas a service group never grows beyond.
     pub max_replicas: u32,
     /// Check the simulator's invariants at every event (tests turn it on).
@@ -165,7 +168,7 @@ impl Default for SimConfig {
             restart_elsewhere: false,
             restart_delay_s: 60,
             vcpu_overcommit: 4.0,
-            scale_cooldown_intervals: 3,
+            scale_cooldown_intervals: None,
             max_replicas: 16,
             check_invariants: false,
             baseline: None,
@@ -527,6 +530,42 @@ impl Scenario {
 
     pub fn record_interval_s(&self) -> u64 {
         self.record_interval_s.unwrap_or(self.sample_interval_s())
+    }
+
+    /// The policy the run decides with: the scenario's, with the deprecated
+    /// `sim.scale_cooldown_intervals` turned into the same cooldown in seconds for
+    /// every scale action.
+    pub fn effective_policy(&self) -> PolicyConfig {
+        let mut p = self.policy.clone();
+        if let Some(n) = self.sim.scale_cooldown_intervals {
+            p.cooldowns = scalelab_engine::policy::CooldownConfig {
+                migrate_s: p.cooldowns.migrate_s,
+                ..scalelab_engine::policy::CooldownConfig::uniform(
+                    u64::from(n).saturating_mul(self.control_interval_s),
+                )
+            };
+        }
+        p
+    }
+
+    /// What the scenario sets that is deprecated (its policy's keys included), as
+    /// notes for the user, each naming its field.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .policy
+            .deprecations()
+            .into_iter()
+            .map(|d| format!("policy.{d}"))
+            .collect();
+        if let Some(n) = self.sim.scale_cooldown_intervals {
+            notes.push(format!(
+                "sim.scale_cooldown_intervals = {n} is deprecated: set policy.cooldowns \
+                 (scale_up_s, scale_down_s, scale_out_s, scale_in_s), in seconds and per action \
+                 (it is {} s for every scale action here)",
+                u64::from(n).saturating_mul(self.control_interval_s)
+            ));
+        }
+        notes
     }
 
     /// Nodes in index order as (group, member) pairs, following `node_order`.

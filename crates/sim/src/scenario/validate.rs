@@ -32,6 +32,7 @@ impl Scenario {
         )?;
         self.policy.validate().map_err(|e| e.within("policy"))?;
         self.validate_sim().map_err(|e| e.within("sim"))?;
+        self.validate_cooldowns()?;
         ensure(!self.nodes.is_empty(), "nodes", || {
             "at least one node group is needed".into()
         })?;
@@ -312,6 +313,45 @@ impl Scenario {
             ensure(g.mips.is_some(), &format!("vms[{i}].mips"), || {
                 "the CloudSim profile needs each VM's size per vCPU in MIPS".into()
             })?;
+        }
+        Ok(())
+    }
+
+    /// Cooldowns the scenario sets must fit in the run (a cooldown longer than the run
+    /// allows one action of its kind, all day: most likely milliseconds written as
+    /// seconds), and the deprecated per-interval form cannot be mixed with the new one.
+    fn validate_cooldowns(&self) -> Result<(), InputError> {
+        if let Some(n) = self.sim.scale_cooldown_intervals {
+            ensure(
+                self.policy.cooldowns.is_unset(),
+                "sim.scale_cooldown_intervals",
+                || {
+                    "contradicts policy.cooldowns: keep policy.cooldowns (seconds, per \
+                     action) and remove sim.scale_cooldown_intervals"
+                        .into()
+                },
+            )?;
+            let s = u64::from(n).saturating_mul(self.control_interval_s);
+            ensure(s < self.duration_s, "sim.scale_cooldown_intervals", || {
+                format!(
+                    "{n} intervals of {} s is {s} s, not shorter than the run ({} s): one \
+                     scale action per VM for the whole run",
+                    self.control_interval_s, self.duration_s
+                )
+            })?;
+        }
+        for (key, v) in self.policy.cooldowns.set() {
+            ensure(
+                v < self.duration_s,
+                &format!("policy.cooldowns.{key}"),
+                || {
+                    format!(
+                        "{v} s is not shorter than the run ({} s): one action of this kind per \
+                     VM for the whole run",
+                        self.duration_s
+                    )
+                },
+            )?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ impl Simulation {
         if let Some(s) = seed {
             sc.seed = s;
         }
-        let policy = sc.policy.clone();
+        let policy = sc.effective_policy();
         let window = policy.window_len(sc.sample_interval_s());
         let racks: Vec<String> = sc.racks().into_iter().collect();
         let rack_ix = |r: &str| racks.iter().position(|x| x == r).unwrap_or(0);
@@ -84,7 +84,7 @@ impl Simulation {
                                 name: name.clone(),
                                 originals: Vec::new(),
                                 active: Vec::new(),
-                                cooldown_until_ms: 0,
+                                last_scaled_ms: None,
                             });
                             groups.len() - 1
                         }

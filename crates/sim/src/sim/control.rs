@@ -25,20 +25,13 @@ impl Simulation {
             if v.status != VmStatus::Running || v.migration.is_some() || v.paused {
                 continue;
             }
-            let group = v.group.map(|g| &self.groups[g]);
-            let view = VmView {
-                stats: v.stats,
-                forecast: v.summary,
-                replicas: group.map(|g| g.active.len() as u32),
-                cooling_down: v.cooldown_until_ms > now
-                    || group.is_some_and(|g| g.cooldown_until_ms > now),
-            };
+            let view = self.view(i, now);
             let o = match triage(p, v.node.and_then(|n| host[n]), &view) {
                 Triage::Candidate => {
                     candidates.push(i);
                     continue;
                 }
-                Triage::CoolingDown => continue,
+                Triage::CoolingDown(_) => continue,
                 Triage::Scale(o) => o,
             };
             self.decision_counts[action_index(o.action)] += 1;
@@ -81,7 +74,9 @@ impl Simulation {
                 }
                 if d.action == Act::Migrate {
                     self.start_migration(vm, d, estimate, now);
-                } else if d.action != Act::NoAction && self.vms[vm].cooldown_until_ms <= now {
+                } else if d.action != Act::NoAction
+                    && !self.view(vm, now).held(&self.policy, d.action)
+                {
                     let req = ScaleRequest {
                         action: d.action,
                         target: d.target_value,
@@ -95,10 +90,7 @@ impl Simulation {
         }
         // Then the rule's, unless an engine action put the VM's group in cooldown.
         for (vm, req) in pending {
-            let v = &self.vms[vm];
-            if v.group
-                .is_some_and(|g| self.groups[g].cooldown_until_ms > now)
-            {
+            if self.view(vm, now).held(&self.policy, req.action) {
                 *self
                     .metrics
                     .unapplied_decisions_by_action
@@ -107,6 +99,21 @@ impl Simulation {
                 continue;
             }
             self.apply_scale(vm, req, now);
+        }
+    }
+
+    /// One VM as the triage sees it at `now`: its window, forecast, group size and
+    /// cooldown clocks (a group's scaling counts for each member).
+    pub(super) fn view(&self, vm: usize, now: TimeMs) -> VmView {
+        let v = &self.vms[vm];
+        let group = v.group.map(|g| &self.groups[g]);
+        let scaled = v.last_scaled_ms.max(group.and_then(|g| g.last_scaled_ms));
+        VmView {
+            stats: v.stats,
+            forecast: v.summary,
+            replicas: group.map(|g| g.active.len() as u32),
+            since_scaled_ms: scaled.map(|t| now.saturating_sub(t)),
+            since_migrated_ms: v.left.map(|(_, t)| now.saturating_sub(t)),
         }
     }
 
@@ -231,6 +238,11 @@ impl Simulation {
                         stats: host.hist.stats(),
                         forecast: host.forecaster.forecast(ResourceType::Cpu, step),
                     }),
+                    last_scaled_ms: self
+                        .view(c, now)
+                        .since_scaled_ms
+                        .map(|ms| now.saturating_sub(ms) as i64),
+                    last_migrated_ms: v.left.map(|(_, t)| t as i64),
                 }
             })
             .collect();

@@ -22,9 +22,6 @@ impl Simulation {
             confidence,
             reasoning,
         } = req;
-        let cooldown = now.saturating_add(
-            (self.sc.sim.scale_cooldown_intervals as u64).saturating_mul(self.control_ms),
-        );
         let applied = match action {
             Act::ScaleUp | Act::ScaleDown => {
                 let v = &self.vms[vm];
@@ -53,7 +50,7 @@ impl Simulation {
                     self.nodes[n].vcpus_placed = after;
                     let v = &mut self.vms[vm];
                     v.vcpus = new;
-                    v.cooldown_until_ms = cooldown;
+                    v.last_scaled_ms = Some(now);
                     v.last_resize = Some((action, demand));
                     // The same demand on a new allocation: re-express the history and
                     // the forecaster in it, or the next window reads the resize as a
@@ -81,8 +78,8 @@ impl Simulation {
                     false
                 }
             }
-            Act::ScaleOut => self.scale_out(vm, target as u32, now, cooldown),
-            Act::ScaleIn => self.scale_in(vm, target as u32, now, cooldown),
+            Act::ScaleOut => self.scale_out(vm, target as u32, now),
+            Act::ScaleIn => self.scale_in(vm, target as u32, now),
             _ => false,
         };
         // Plain-rule decisions that could not be carried out repeat every round (a
@@ -109,7 +106,7 @@ impl Simulation {
         });
     }
 
-    pub(super) fn scale_out(&mut self, vm: usize, to: u32, now: TimeMs, cooldown: TimeMs) -> bool {
+    pub(super) fn scale_out(&mut self, vm: usize, to: u32, now: TimeMs) -> bool {
         let Some(g) = self.vms[vm].group else {
             return false;
         };
@@ -133,7 +130,7 @@ impl Simulation {
                 &self.policy,
                 self.policy.window_len(self.sc.sample_interval_s()),
             );
-            new.cooldown_until_ms = cooldown;
+            new.last_scaled_ms = Some(now);
             self.vms.push(new);
             self.move_vm(idx, Some(node), now);
             self.nodes[node].used_mem_mib += mem;
@@ -145,12 +142,12 @@ impl Simulation {
             // Replicas landed on nodes that migrations may be heading to.
             self.request_rollback_check(now);
             let what = format!("+{added}");
-            self.group_resized(g, vm, EventKind::ScaleOut, what, now, cooldown);
+            self.group_resized(g, vm, EventKind::ScaleOut, what, now);
         }
         added > 0
     }
 
-    /// A service group changed size: cooldown and an event.
+    /// A service group changed size: its cooldowns start, and an event.
     pub(super) fn group_resized(
         &mut self,
         g: usize,
@@ -158,16 +155,15 @@ impl Simulation {
         kind: EventKind,
         change: String,
         now: TimeMs,
-        cooldown: TimeMs,
     ) {
-        self.groups[g].cooldown_until_ms = cooldown;
+        self.groups[g].last_scaled_ms = Some(now);
         let n = self.groups[g].active.len();
         let name = self.groups[g].name.clone();
         let detail = format!("{name}: {change} replica(s), now {n}");
         self.event(now, kind, None, Some(vm), None, detail);
     }
 
-    pub(super) fn scale_in(&mut self, vm: usize, to: u32, now: TimeMs, cooldown: TimeMs) -> bool {
+    pub(super) fn scale_in(&mut self, vm: usize, to: u32, now: TimeMs) -> bool {
         let Some(g) = self.vms[vm].group else {
             return false;
         };
@@ -191,7 +187,7 @@ impl Simulation {
         }
         if removed > 0 {
             let what = format!("-{removed}");
-            self.group_resized(g, vm, EventKind::ScaleIn, what, now, cooldown);
+            self.group_resized(g, vm, EventKind::ScaleIn, what, now);
         }
         removed > 0
     }

@@ -54,6 +54,13 @@ impl NodeRt {
         }
     }
 
+    /// The share of its VMs' CPU demand the node serves: all of it up to its capacity,
+    /// a proportional share beyond (every VM gets cores / load of what it asks).
+    pub(super) fn served_frac(&self) -> f64 {
+        let u = self.util();
+        if u > 1.0 { 1.0 / u } else { 1.0 }
+    }
+
     pub(super) fn free_mem_mib(&self) -> u64 {
         self.memory_mib
             .saturating_sub(self.used_mem_mib + self.held_mem_mib)
@@ -88,7 +95,9 @@ pub(super) struct VmRt {
     /// sampling pass so the control round reads nothing but this struct.
     pub(super) stats: UtilStats,
     pub(super) summary: Option<ForecastSummary>,
-    pub(super) cooldown_until_ms: TimeMs,
+    /// When the VM was last scaled (resized, or added as a replica): the policy's
+    /// cooldowns count from it.
+    pub(super) last_scaled_ms: Option<TimeMs>,
     /// The last resize's direction and the VM's mean demand (cores) when it was
     /// decided: a resize the other way needs the demand to have moved (hysteresis).
     pub(super) last_resize: Option<(ScalingAction, f64)>,
@@ -139,7 +148,7 @@ impl VmRt {
             forecaster: Forecaster::new(&policy.forecast),
             stats: UtilStats::default(),
             summary: None,
-            cooldown_until_ms: 0,
+            last_scaled_ms: None,
             last_resize: None,
             left: None,
             migration: None,
@@ -192,7 +201,8 @@ pub(super) struct GroupRt {
     pub(super) originals: Vec<usize>,
     /// Replicas serving now (originals not scaled in, plus added ones).
     pub(super) active: Vec<usize>,
-    pub(super) cooldown_until_ms: TimeMs,
+    /// When the group last scaled out or in.
+    pub(super) last_scaled_ms: Option<TimeMs>,
 }
 
 pub(super) fn pair_index(n: usize, a: usize, b: usize) -> usize {

@@ -50,7 +50,20 @@ fn the_checker_sees_a_vm_on_no_node_and_overcommitted_reservations() {
 fn a_second_outcome_is_a_violation() {
     let mut s = sim();
     // Forge one finished migration and finish it again.
-    s.records.push(MigrationRecord {
+    s.records.push(sample_record());
+    let mut mig = MigRt::new(0, 0, 1, sample_plan(), 0.0);
+    mig.phase = Phase::Cleanup;
+    s.migs.push(mig);
+    s.nodes[0].migrations = 1;
+    s.nodes[1].migrations = 1;
+    s.finish_migration(MigId::from_ix(0), 5, Outcome::RolledBack, None);
+    assert!(s.violations.iter().any(|v| v.contains("second outcome")));
+    assert_eq!(s.records[0].outcome, Some(Outcome::Completed));
+}
+
+/// A finished migration record, for tests that need one to exist.
+pub(super) fn sample_record() -> MigrationRecord {
+    MigrationRecord {
         id: 0,
         vm: 0,
         vm_id: "v-0".into(),
@@ -83,16 +96,10 @@ fn a_second_outcome_is_a_violation() {
         actual_utilization: None,
         source_before: 0.8,
         source_after: None,
+        vm_served_before: None,
+        vm_served_after: None,
         max_throttle_pct: 0.0,
-    });
-    let mut mig = MigRt::new(0, 0, 1, sample_plan(), 0.0);
-    mig.phase = Phase::Cleanup;
-    s.migs.push(mig);
-    s.nodes[0].migrations = 1;
-    s.nodes[1].migrations = 1;
-    s.finish_migration(MigId::from_ix(0), 5, Outcome::RolledBack, None);
-    assert!(s.violations.iter().any(|v| v.contains("second outcome")));
-    assert_eq!(s.records[0].outcome, Some(Outcome::Completed));
+    }
 }
 
 fn sample_plan() -> MigrationPlan {
@@ -107,6 +114,7 @@ fn sample_plan() -> MigrationPlan {
             vm_share_of_target: 0.1,
             current_utilization: 0.8,
             expected_utilization: 0.5,
+            source_relief_pct: 20.0,
             cpu_ceiling_frac: 0.7,
             rollback_cpu_frac: 0.9,
             memory_margin_mib: 2048,

@@ -164,6 +164,8 @@ impl Simulation {
             criteria: Vec::new(),
             actual_utilization: None,
             source_after: None,
+            vm_served_before: Some(self.nodes[src].served_frac()),
+            vm_served_after: None,
             max_throttle_pct: 0.0,
             expected: estimate.map(|e| crate::record::Expected {
                 downtime_ms: e.downtime_s * 1000.0,
