@@ -1,6 +1,7 @@
 //! End-to-end tests of the `scalelab` binary: one integration-test binary, one module
 //! per subcommand.
 
+mod calibrate;
 mod check;
 mod decide;
 mod replay;

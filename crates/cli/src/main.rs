@@ -1,5 +1,6 @@
 //! `scalelab`: the command-line front end that wires the crates together.
 
+mod calibrate_cmd;
 mod check;
 mod files;
 mod replay;
@@ -162,6 +163,22 @@ enum Command {
         /// Run even when the estimated memory or time exceeds the built-in limits.
         #[arg(long)]
         no_resource_limits: bool,
+    },
+    /// Fit the estimators to measured runs (the fixed factor, a linear correction of the
+    /// model-based estimate; downtime and completion reported), with the error on
+    /// held-out runs, and write the calibrated policy as TOML.
+    Calibrate {
+        /// Stored run ids or run record files (default: every run in --db).
+        runs: Vec<String>,
+        /// Policy TOML to calibrate (default: the defaults).
+        #[arg(long, short)]
+        policy: Option<PathBuf>,
+        /// Where to write the calibrated policy.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Also write the fit as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Recommend a policy: the best feasible config of a sweep as policy TOML, compared
     /// with the defaults and the literature baselines on every scenario.
@@ -408,6 +425,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             max_runs,
             no_resource_limits,
         } => sweep::tune(&spec, threads, max_runs, !no_resource_limits),
+        Command::Calibrate {
+            runs,
+            policy,
+            out,
+            json,
+        } => calibrate_cmd::run(&calibrate_cmd::Options {
+            inputs: &runs,
+            db: &db,
+            base: policy.as_deref(),
+            out: &out,
+            json: json.as_deref(),
+        }),
         Command::Replay { run } => replay::replay(&run, &db),
         Command::Compare { run_a, run_b } => replay::compare(&run_a, &run_b, &db),
         Command::Report { inputs, out, nodes } => report_cmd::report(&report_cmd::Options {

@@ -18,6 +18,10 @@ use crate::triage::{Triage, VmView, host_check, is_candidate, triage};
 pub struct Decided {
     pub decision: ScalingDecision,
     pub estimate: Option<crate::precopy::PreCopyEstimate>,
+    /// The model's target utilization with the VM placed, whichever estimator the
+    /// decision states: measured runs keep it so that either estimator can be
+    /// calibrated from them.
+    pub model_utilization: Option<f64>,
 }
 
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
@@ -154,15 +158,24 @@ impl Engine {
                     (1.0 - p.improvement_factor) * 100.0
                 ),
             ),
-            Estimator::ModelBased => (
-                m.target.post_utilization,
-                format!(
+            Estimator::ModelBased => {
+                let model = format!(
                     "model: target load {:.2} + VM demand {:.2} cores over {} cores",
                     index.node_utilization(m.target.node) - vm.cpu_demand_cores / target.cores,
                     vm.cpu_demand_cores,
                     target.cores
-                ),
-            ),
+                );
+                match p.model_correction {
+                    None => (m.target.post_utilization, model),
+                    Some(c) => (
+                        c.apply(m.target.post_utilization),
+                        format!(
+                            "{model} = {:.2}, calibrated: {:+.3} + {:.3} x",
+                            m.target.post_utilization, c.intercept, c.slope
+                        ),
+                    ),
+                }
+            }
         };
         let plan = build_plan(
             &PlanInputs {
@@ -369,7 +382,7 @@ impl Engine {
                                 }
                                 (Some(i), Some(x)) => match outcomes.remove(i) {
                                     Some(Ok(m)) => {
-                                        estimate = Some(m.estimate);
+                                        estimate = Some((m.estimate, m.target.post_utilization));
                                         Ok(self.migrate_tuple(x, &m, h.stats, h.forecast.as_ref()))
                                     }
                                     Some(Err(rej)) => Err(rej.describe(x, p)),
@@ -448,7 +461,8 @@ impl Engine {
                         target_node_id,
                         migration_plan,
                     },
-                    estimate,
+                    estimate: estimate.map(|(e, _)| e),
+                    model_utilization: estimate.map(|(_, u)| u),
                 });
             }
         }

@@ -54,6 +54,11 @@ pub struct PolicyConfig {
     /// Fixed-factor estimator: expected = current x factor (seed: 0.7, a 30 % improvement).
     pub improvement_factor: f64,
     pub estimator: Estimator,
+    /// A linear correction of the model-based estimate, as `scalelab calibrate` fits it
+    /// from measured runs: expected = intercept + slope x the model's target utilization.
+    /// Absent: the model as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_correction: Option<LinearCorrection>,
     /// Sustained load: avg at or above this and current at or above `scale_out_current`
     /// adds a replica (or scales up a VM without a service group).
     pub scale_out_avg: f64,
@@ -93,6 +98,35 @@ pub struct PolicyConfig {
     pub planner: PlannerConfig,
     pub forecast: ForecastConfig,
     pub migration: MigrationConfig,
+}
+
+/// y = intercept + slope x, fitted to (estimate, measured) pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearCorrection {
+    pub intercept: f64,
+    pub slope: f64,
+}
+
+impl LinearCorrection {
+    /// The corrected estimate (a utilization, so never below 0).
+    pub fn apply(&self, x: f64) -> f64 {
+        (self.intercept + self.slope * x).max(0.0)
+    }
+
+    fn validate(&self) -> Result<(), InputError> {
+        ensure(
+            self.slope.is_finite() && self.slope > 0.0 && self.slope <= 10.0,
+            "slope",
+            || {
+                format!(
+                    "must be above 0 and at most 10 (a correction, not a new model), got {}",
+                    self.slope
+                )
+            },
+        )?;
+        check_range("intercept", self.intercept, -1.0, 1.0)
+    }
 }
 
 /// How long each kind of action waits after the VM's (or its service group's) last
@@ -314,6 +348,7 @@ impl Default for PolicyConfig {
             min_forecast_accuracy: 0.8,
             improvement_factor: 0.7,
             estimator: Estimator::FixedFactor,
+            model_correction: None,
             scale_out_avg: 0.8,
             scale_out_current: 0.8,
             scale_up_peak: 0.9,
@@ -499,6 +534,9 @@ impl PolicyConfig {
         self.cooldowns
             .validate()
             .map_err(|e| e.within("cooldowns"))?;
+        if let Some(c) = &self.model_correction {
+            c.validate().map_err(|e| e.within("model_correction"))?;
+        }
         if let Some(n) = self.window_samples {
             ensure((1..=100_000).contains(&n), "window_samples", || {
                 format!("must be between 1 and 100000, got {n}")
@@ -840,6 +878,17 @@ mod tests {
             assert_eq!(e.path, "scale_hysteresis_frac", "{bad}");
         }
         assert!(PolicyConfig::from_toml_str("scale_hysteresis_frac = 0.0").is_ok());
+        for (body, field) in [
+            ("intercept = 0.0\nslope = 0.0", "model_correction.slope"),
+            ("intercept = 0.0\nslope = nan", "model_correction.slope"),
+            ("intercept = 2.0\nslope = 1.0", "model_correction.intercept"),
+        ] {
+            let e =
+                PolicyConfig::from_toml_str(&format!("[model_correction]\n{body}")).unwrap_err();
+            assert_eq!(e.path, field, "{body}");
+        }
+        let e = PolicyConfig::from_toml_str("[model_correction]\nslope = 1.0").unwrap_err();
+        assert!(e.message.contains("intercept"), "{e}");
     }
 
     #[test]

@@ -195,6 +195,30 @@ fn model_based_estimator_predicts_the_target_load() {
     // node-02: 0.3 * 16 = 4.8 cores + 2.0 = 6.8 / 16
     assert!((target_value - 0.425).abs() < 1e-12, "{target_value}");
     assert!(reasoning.contains("model:"), "{reasoning}");
+    // A calibrated correction: 0.1 + 0.8 x 0.425 = 0.44, stated in the plan too.
+    let engine = Engine::new(PolicyConfig {
+        estimator: Estimator::ModelBased,
+        model_correction: Some(scalelab_engine::policy::LinearCorrection {
+            intercept: 0.1,
+            slope: 0.8,
+        }),
+        ..PolicyConfig::default()
+    });
+    let mut ix = ClusterIndex::new(&snap, &engine.policy().planner);
+    let (_, target_value, reasoning, _, plan) = engine.determine_scaling_action(
+        Some((&mut ix, 0)),
+        ResourceType::Cpu,
+        0.8,
+        0.8,
+        0.76,
+        None,
+    );
+    assert!((target_value - 0.44).abs() < 1e-12, "{target_value}");
+    assert_eq!(plan.unwrap().expected_utilization(), target_value);
+    assert!(
+        reasoning.contains("calibrated: +0.100 + 0.800 x"),
+        "{reasoning}"
+    );
 }
 
 /// Same keys, nesting and JSON types, recursively; arrays compare their first element.

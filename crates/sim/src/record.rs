@@ -343,6 +343,10 @@ pub struct Expected {
     pub data_sent_mib: f64,
     pub precopy_rounds: u32,
     pub source_utilization: f64,
+    /// The model's target utilization with the VM placed, whichever estimator the plan
+    /// states (for `scalelab calibrate`); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_utilization_model: Option<f64>,
 }
 
 /// One estimate across a run's migrations: mean |actual - expected| and mean

@@ -310,6 +310,7 @@ impl Dc {
                 data_sent_mib: est.data_sent_mib,
                 precopy_rounds: est.precopy_rounds,
                 source_utilization: self.source_without(v, src),
+                target_utilization_model: None,
             };
             let id = self.open_migration(t, m, expected);
             let t0 = t + boot;

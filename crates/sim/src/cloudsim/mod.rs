@@ -640,6 +640,7 @@ impl Dc {
             data_sent_mib: self.c.vms[v].ram_mib as f64,
             precopy_rounds: 0,
             source_utilization: self.source_without(v, source),
+            target_utilization_model: None,
         };
         let target = m.target;
         let id = self.open_migration(t, m, expected);

@@ -114,7 +114,7 @@ impl Simulation {
                 let Some((post, dst)) = best else { continue };
                 let (decision, est) = self.baseline_decision(b, vm, src, dst, projected, post, now);
                 self.decision_counts[action_index(Act::Migrate)] += 1;
-                self.start_migration(vm, decision, Some(est), now);
+                self.start_migration(vm, decision, Some(est), Some(post), now);
                 projected -= demand / cores;
                 removed += demand / cores;
                 if b == Baseline::Watcher {

@@ -59,7 +59,11 @@ impl Simulation {
                 .decide_planned(now as i64, Some(&snapshot), &obs);
             self.snapshot_nodes = snapshot.nodes;
             for (planned, &vm) in ds.into_iter().zip(&candidates) {
-                let (d, estimate) = (planned.decision, planned.estimate);
+                let (d, estimate, model) = (
+                    planned.decision,
+                    planned.estimate,
+                    planned.model_utilization,
+                );
                 self.decision_counts[action_index(d.action)] += 1;
                 // An earlier decision of this round may have changed the VM (a scale
                 // in of its group removed it): act only on VMs still as decided on.
@@ -73,7 +77,7 @@ impl Simulation {
                     continue;
                 }
                 if d.action == Act::Migrate {
-                    self.start_migration(vm, d, estimate, now);
+                    self.start_migration(vm, d, estimate, model, now);
                 } else if d.action != Act::NoAction
                     && !self.view(vm, now).held(&self.policy, d.action)
                 {

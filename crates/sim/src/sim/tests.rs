@@ -173,7 +173,7 @@ fn the_plans_overall_timeout_is_enforced_with_its_parameter() {
         target_node_id: Some("n-1".into()),
         migration_plan: Some(plan),
     };
-    s.start_migration(0, decision, None, 0);
+    s.start_migration(0, decision, None, None, 0);
     let r = s.run(&mut |_, _| {});
     let m = &r.migrations[0];
     assert_eq!(m.outcome, Some(Outcome::RolledBack));

@@ -88,6 +88,7 @@ impl Simulation {
         vm: usize,
         decision: ScalingDecision,
         estimate: Option<PreCopyEstimate>,
+        model_utilization: Option<f64>,
         now: TimeMs,
     ) {
         let (Some(plan), Some(target)) = (
@@ -173,6 +174,7 @@ impl Simulation {
                 data_sent_mib: e.data_sent_mib,
                 precopy_rounds: e.precopy_rounds,
                 source_utilization: source_util - demand / self.nodes[src].cores,
+                target_utilization_model: model_utilization,
             }),
         });
         self.migs.push(MigRt::new(vm, src, dst, plan, demand));
