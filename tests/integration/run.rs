@@ -172,22 +172,11 @@ fn cooldowns_in_intervals_still_work_and_say_so() {
     // naming the file, the key and what it means in seconds.
     let old = dir.write(
         "old.toml",
-        &format!(
-            "{text}
-[sim]
-scale_cooldown_intervals = 3
-"
-        ),
+        &format!("{text}\n[sim]\nscale_cooldown_intervals = 3\n"),
     );
     let new = dir.write(
         "new.toml",
-        &format!(
-            "{text}
-[policy.cooldowns]
-scale_up_s = 900
-scale_in_s = 900
-"
-        ),
+        &format!("{text}\n[policy.cooldowns]\nscale_up_s = 900\nscale_in_s = 900\n"),
     );
     let (ro, rn) = (dir.path("o.json"), dir.path("n.json"));
     let run = |f: &std::path::Path, out: &std::path::Path| {

@@ -53,6 +53,25 @@ fn cluster() -> ClusterSnapshot {
     }
 }
 
+/// The engine's tuple for vm-001's CPU (index 0) on `snap`, without a forecast.
+fn cpu_decision(
+    engine: &Engine,
+    snap: &ClusterSnapshot,
+    current: f64,
+    peak: f64,
+    avg: f64,
+) -> scalelab_engine::DecisionTuple {
+    let mut ix = ClusterIndex::new(snap, &engine.policy().planner);
+    engine.determine_scaling_action(
+        Some((&mut ix, 0)),
+        ResourceType::Cpu,
+        current,
+        peak,
+        avg,
+        None,
+    )
+}
+
 fn forecast(acc: f64) -> ResourceForecast {
     ResourceForecast {
         resource_type: ResourceType::Cpu,
@@ -144,15 +163,8 @@ fn no_feasible_target_falls_back_to_scaling_and_says_so() {
     snap.nodes[1].cpu_utilization = 0.69;
     snap.nodes[2].health = NodeHealth::Down;
     let engine = Engine::default();
-    let mut ix = ClusterIndex::new(&snap, &engine.policy().planner);
-    let (action, target_value, reasoning, target, plan) = engine.determine_scaling_action(
-        Some((&mut ix, 0)),
-        ResourceType::Cpu,
-        0.80,
-        0.95,
-        0.76,
-        None,
-    );
+    let (action, target_value, reasoning, target, plan) =
+        cpu_decision(&engine, &snap, 0.80, 0.95, 0.76);
     assert_eq!(action, ScalingAction::ScaleUp);
     assert!(target.is_none() && plan.is_none());
     assert!((target_value - 0.95 / 0.6).abs() < 1e-12);
@@ -182,15 +194,7 @@ fn model_based_estimator_predicts_the_target_load() {
         ..PolicyConfig::default()
     };
     let engine = Engine::new(policy);
-    let mut ix = ClusterIndex::new(&snap, &engine.policy().planner);
-    let (action, target_value, reasoning, ..) = engine.determine_scaling_action(
-        Some((&mut ix, 0)),
-        ResourceType::Cpu,
-        0.8,
-        0.8,
-        0.76,
-        None,
-    );
+    let (action, target_value, reasoning, ..) = cpu_decision(&engine, &snap, 0.8, 0.8, 0.76);
     assert_eq!(action, ScalingAction::Migrate);
     // node-02: 0.3 * 16 = 4.8 cores + 2.0 = 6.8 / 16
     assert!((target_value - 0.425).abs() < 1e-12, "{target_value}");
@@ -204,15 +208,7 @@ fn model_based_estimator_predicts_the_target_load() {
         }),
         ..PolicyConfig::default()
     });
-    let mut ix = ClusterIndex::new(&snap, &engine.policy().planner);
-    let (_, target_value, reasoning, _, plan) = engine.determine_scaling_action(
-        Some((&mut ix, 0)),
-        ResourceType::Cpu,
-        0.8,
-        0.8,
-        0.76,
-        None,
-    );
+    let (_, target_value, reasoning, _, plan) = cpu_decision(&engine, &snap, 0.8, 0.8, 0.76);
     assert!((target_value - 0.44).abs() < 1e-12, "{target_value}");
     assert_eq!(plan.unwrap().expected_utilization(), target_value);
     assert!(
@@ -251,15 +247,7 @@ fn plan_json_has_the_seed_shape() {
         serde_json::from_str(include_str!("fixtures/seed_plan.json")).expect("fixture parses");
     let snap = cluster();
     let engine = Engine::default();
-    let mut ix = ClusterIndex::new(&snap, &engine.policy().planner);
-    let (.., plan) = engine.determine_scaling_action(
-        Some((&mut ix, 0)),
-        ResourceType::Cpu,
-        0.8,
-        0.8,
-        0.76,
-        None,
-    );
+    let (.., plan) = cpu_decision(&engine, &snap, 0.8, 0.8, 0.76);
     let ours = serde_json::to_value(plan.unwrap()).unwrap();
     // serde_json sorts keys (no preserve_order), so key order is compared sorted.
     same_shape(&ours, &fixture, "plan");
