@@ -485,16 +485,16 @@ fn load_policy(path: Option<&Path>) -> Result<PolicyConfig> {
             let src = read(path)?;
             let p =
                 PolicyConfig::from_toml_str(&src).with_context(|| path.display().to_string())?;
-            warn_deprecated(path, "", &p);
+            warn_deprecated(path, &p);
             Ok(p)
         }
     }
 }
 
 /// One line on stderr per deprecated policy key, naming the file and the key.
-pub(crate) fn warn_deprecated(path: &Path, prefix: &str, p: &PolicyConfig) {
+fn warn_deprecated(path: &Path, p: &PolicyConfig) {
     for d in p.deprecations() {
-        eprintln!("warning: {}: {prefix}{d}", path.display());
+        eprintln!("warning: {}: {d}", path.display());
     }
 }
 

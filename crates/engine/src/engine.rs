@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{ClusterIndex, ClusterSnapshot};
 use crate::model::{ResourceForecast, ResourceType, ScalingAction, ScalingDecision};
 use crate::plan::MigrationPlan;
-use crate::planner::{PlanInputs, PlannedMigration, Rejection, build_plan, plan_round};
+use crate::planner::{
+    PlanInputs, PlannedMigration, Rejection, build_plan, plan_round, source_relief_pct,
+};
 use crate::policy::{Estimator, PolicyConfig};
 use crate::rules::{
     ForecastSummary, MigrationCheck, ScaleOutcome, UtilStats, explain_migration_check,
     explain_scaling, migration_check, scaling_rule,
 };
-use crate::triage::{Triage, VmView, host_check, is_candidate, triage};
+use crate::triage::{Triage, VmView, cooldown_holds, host_check, is_candidate, triage};
 
 /// A decision and, for MIGRATE, the pre-copy estimate its plan was built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,11 +187,11 @@ impl Engine {
                 vm_share_of_target: vm.cpu_demand_cores / target.cores,
                 current_utilization: host.current,
                 expected_utilization: expected,
-                source_relief_pct: if host.current > 0.0 {
-                    vm.cpu_demand_cores / source.cores / host.current * 100.0
-                } else {
-                    0.0
-                },
+                source_relief_pct: source_relief_pct(
+                    vm.cpu_demand_cores,
+                    source.cores,
+                    host.current,
+                ),
                 cpu_ceiling_frac: p.planner.target_cpu_ceiling,
                 rollback_cpu_frac: p.migration.rollback_target_cpu_frac,
                 memory_margin_mib: p.planner.memory_margin_mib,
@@ -334,10 +336,8 @@ impl Engine {
             })
             .collect();
         // A VM is a candidate when its host is hot, whatever its own resources say.
-        let moved_recently = |o: &VmObservation| {
-            let (_, since_migrated_ms) = o.since(timestamp_ms);
-            since_migrated_ms.is_some_and(|ms| ms < p.cooldowns.of_ms(ScalingAction::Migrate))
-        };
+        let moved_recently =
+            |o: &VmObservation| cooldown_holds(p, ScalingAction::Migrate, o.since(timestamp_ms).1);
         let candidates: Vec<usize> = checks
             .iter()
             .zip(&vm_idx)
@@ -417,13 +417,7 @@ impl Engine {
                             own,
                         ),
                         (Triage::CoolingDown(s), _) => {
-                            let (_, _, why, _, _) = self.scale_outcome_tuple(
-                                r.resource_type,
-                                r.stats,
-                                &s,
-                                replicas,
-                                None,
-                            );
+                            let why = explain_scaling(p, r.resource_type, r.stats, &s, replicas);
                             let waited_s = since_scaled_ms.unwrap_or(0) / 1000;
                             let cooldown_s = p.cooldowns.of_ms(s.action) / 1000;
                             (

@@ -42,8 +42,14 @@ impl VmView {
         } else {
             self.since_scaled_ms
         };
-        since.is_some_and(|ms| ms < p.cooldowns.of_ms(action))
+        cooldown_holds(p, action, since)
     }
+}
+
+/// Whether `action` still waits its cooldown, `since_ms` after the event it counts from
+/// (`None`: no such event, nothing to wait for).
+pub fn cooldown_holds(p: &PolicyConfig, action: ScalingAction, since_ms: Option<u64>) -> bool {
+    since_ms.is_some_and(|ms| ms < p.cooldowns.of_ms(action))
 }
 
 /// What a control round does with one VM.

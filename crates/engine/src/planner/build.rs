@@ -180,6 +180,16 @@ pub fn build_plan(inp: &PlanInputs<'_>, cfg: &MigrationConfig) -> MigrationPlan 
     }
 }
 
+/// How much a VM's departure is expected to lower its source's utilization, percent of
+/// the source's utilization now (0 for an idle source).
+pub fn source_relief_pct(vm_demand_cores: f64, source_cores: f64, source_utilization: f64) -> f64 {
+    if source_utilization > 0.0 {
+        vm_demand_cores / source_cores / source_utilization * 100.0
+    } else {
+        0.0
+    }
+}
+
 /// The source relief a plan asks of itself: the policy's `min_improvement_pct`, or
 /// half the relief the move is expected to give when that is less (rounded down to a
 /// tenth). Half, because the window after the move sees the source's other VMs move

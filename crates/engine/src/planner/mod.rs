@@ -17,7 +17,7 @@ use crate::precopy::{PreCopyEstimate, PreCopyParams, estimate, mbps_to_mib_s};
 
 pub use build::{
     CLEANUP_EXPECTED_S, PlanInputs, VALIDATION_EXPECTED_S, VERIFICATION_EXPECTED_S, build_plan,
-    expected_completion_s, timeout_for,
+    expected_completion_s, source_relief_pct, timeout_for,
 };
 
 /// A migration the planner accepted; the target is already reserved in the index.

@@ -537,15 +537,18 @@ impl Scenario {
     /// every scale action.
     pub fn effective_policy(&self) -> PolicyConfig {
         let mut p = self.policy.clone();
-        if let Some(n) = self.sim.scale_cooldown_intervals {
-            p.cooldowns = scalelab_engine::policy::CooldownConfig {
-                migrate_s: p.cooldowns.migrate_s,
-                ..scalelab_engine::policy::CooldownConfig::uniform(
-                    u64::from(n).saturating_mul(self.control_interval_s),
-                )
-            };
+        // Validation refuses it beside any policy cooldown, so nothing is overridden.
+        if let Some(s) = self.deprecated_cooldown_s() {
+            p.cooldowns = scalelab_engine::policy::CooldownConfig::uniform(s);
         }
         p
+    }
+
+    /// The deprecated `sim.scale_cooldown_intervals` in seconds, when set.
+    pub(crate) fn deprecated_cooldown_s(&self) -> Option<u64> {
+        self.sim
+            .scale_cooldown_intervals
+            .map(|n| u64::from(n).saturating_mul(self.control_interval_s))
     }
 
     /// What the scenario sets that is deprecated (its policy's keys included), as
@@ -557,12 +560,14 @@ impl Scenario {
             .into_iter()
             .map(|d| format!("policy.{d}"))
             .collect();
-        if let Some(n) = self.sim.scale_cooldown_intervals {
+        if let (Some(n), Some(s)) = (
+            self.sim.scale_cooldown_intervals,
+            self.deprecated_cooldown_s(),
+        ) {
             notes.push(format!(
                 "sim.scale_cooldown_intervals = {n} is deprecated: set policy.cooldowns \
                  (scale_up_s, scale_down_s, scale_out_s, scale_in_s), in seconds and per action \
-                 (it is {} s for every scale action here)",
-                u64::from(n).saturating_mul(self.control_interval_s)
+                 (it is {s} s for every scale action here)"
             ));
         }
         notes

@@ -321,7 +321,10 @@ impl Scenario {
     /// allows one action of its kind, all day: most likely milliseconds written as
     /// seconds), and the deprecated per-interval form cannot be mixed with the new one.
     fn validate_cooldowns(&self) -> Result<(), InputError> {
-        if let Some(n) = self.sim.scale_cooldown_intervals {
+        if let (Some(n), Some(s)) = (
+            self.sim.scale_cooldown_intervals,
+            self.deprecated_cooldown_s(),
+        ) {
             ensure(
                 self.policy.cooldowns.is_unset(),
                 "sim.scale_cooldown_intervals",
@@ -331,7 +334,6 @@ impl Scenario {
                         .into()
                 },
             )?;
-            let s = u64::from(n).saturating_mul(self.control_interval_s);
             ensure(s < self.duration_s, "sim.scale_cooldown_intervals", || {
                 format!(
                     "{n} intervals of {} s is {s} s, not shorter than the run ({} s): one \

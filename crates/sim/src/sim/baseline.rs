@@ -161,11 +161,11 @@ impl Simulation {
                 vm_share_of_target: v.demand_cores / self.nodes[dst].cores,
                 current_utilization: current,
                 expected_utilization: post,
-                source_relief_pct: if current > 0.0 {
-                    v.demand_cores / self.nodes[src].cores / current * 100.0
-                } else {
-                    0.0
-                },
+                source_relief_pct: scalelab_engine::planner::source_relief_pct(
+                    v.demand_cores,
+                    self.nodes[src].cores,
+                    current,
+                ),
                 cpu_ceiling_frac: post.max(p.planner.target_cpu_ceiling),
                 rollback_cpu_frac: p.migration.rollback_target_cpu_frac.max(post),
                 memory_margin_mib: 0,

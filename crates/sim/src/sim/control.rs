@@ -111,14 +111,20 @@ impl Simulation {
     pub(super) fn view(&self, vm: usize, now: TimeMs) -> VmView {
         let v = &self.vms[vm];
         let group = v.group.map(|g| &self.groups[g]);
-        let scaled = v.last_scaled_ms.max(group.and_then(|g| g.last_scaled_ms));
         VmView {
             stats: v.stats,
             forecast: v.summary,
             replicas: group.map(|g| g.active.len() as u32),
-            since_scaled_ms: scaled.map(|t| now.saturating_sub(t)),
+            since_scaled_ms: self.scaled_at(vm).map(|t| now.saturating_sub(t)),
             since_migrated_ms: v.left.map(|(_, t)| now.saturating_sub(t)),
         }
+    }
+
+    /// When the VM or its group was last scaled, whichever was later.
+    fn scaled_at(&self, vm: usize) -> Option<TimeMs> {
+        let v = &self.vms[vm];
+        v.last_scaled_ms
+            .max(v.group.and_then(|g| self.groups[g].last_scaled_ms))
     }
 
     /// The engine's view: every node, and the VMs it needs (candidates, anti-affinity
@@ -242,10 +248,7 @@ impl Simulation {
                         stats: host.hist.stats(),
                         forecast: host.forecaster.forecast(ResourceType::Cpu, step),
                     }),
-                    last_scaled_ms: self
-                        .view(c, now)
-                        .since_scaled_ms
-                        .map(|ms| now.saturating_sub(ms) as i64),
+                    last_scaled_ms: self.scaled_at(c).map(|t| t as i64),
                     last_migrated_ms: v.left.map(|(_, t)| t as i64),
                 }
             })
