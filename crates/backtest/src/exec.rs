@@ -57,6 +57,9 @@ pub fn metrics_map(m: &RunMetrics) -> BTreeMap<String, Option<f64>> {
         ("pdm", Some(m.pdm)),
         ("unmet_demand_core_s", Some(m.unmet_demand_core_s)),
         ("energy_kwh", m.energy_kwh),
+        ("slav", Some(m.slav)),
+        ("esv", m.esv),
+        ("host_shutdowns", Some(m.host_shutdowns as f64)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

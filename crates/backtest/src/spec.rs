@@ -39,7 +39,7 @@ use scalelab_engine::input::{InputError, ensure, from_toml_str};
 use scalelab_sim::rng::{Pcg32, derive};
 
 /// Metrics a run reports, by the names objectives, constraints and columns use.
-pub const METRICS: [&str; 20] = [
+pub const METRICS: [&str; 23] = [
     "overload_time_frac",
     "migrations",
     "rollback_rate",
@@ -50,6 +50,11 @@ pub const METRICS: [&str; 20] = [
     "pdm",
     "unmet_demand_core_s",
     "energy_kwh",
+    // SLATAH x PDM, and energy x SLAV (with power models): Beloglazov & Buyya's
+    // measures, by which consolidation policies are ranked.
+    "slav",
+    "esv",
+    "host_shutdowns",
     // Expected against actual for the plan's other estimates (completed migrations;
     // the source's utilization wherever it was measured).
     "downtime_error_ms_mae",

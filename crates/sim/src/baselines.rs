@@ -6,11 +6,11 @@
 //!   detection by THR (static 0.8), IQR (1 - 1.5 IQR), MAD (1 - 2.5 MAD) or LR (local
 //!   regression with tricube weights over the last 10 samples, predicting ahead by the
 //!   migration time; overloaded when 1.2 x prediction >= 1). IQR, MAD and LR need 12
-//!   samples of history and use a 0.7 threshold before that. VM selection: minimum
-//!   migration time (smallest memory first), until the host is no longer overloaded.
-//!   Placement: best fit decreasing (the target left fullest while staying under the
-//!   threshold): CloudSim's power-aware best fit picks the least power increase, which
-//!   is the same choice when hosts share one power curve, as ours do.
+//!   samples of history and use a 0.7 threshold before that. VM selection (MMT, MC,
+//!   MU, RS) until the host is no longer overloaded. Placement: power-aware best fit
+//!   decreasing (the least power increase; the fullest host without power models),
+//!   and with `sim.consolidate` CloudSim's underload consolidation (see
+//!   `sim/baseline.rs`; the CloudSim profile runs CloudSim's exact rules).
 //! - OpenStack Watcher `workload_balance`: threshold 25 % host CPU; source = the
 //!   busiest host above it; VM = the one whose removal leaves the host closest to the
 //!   cluster average; target = the least loaded host that stays under the threshold
@@ -131,18 +131,24 @@ fn median(xs: &[f64]) -> f64 {
 /// The utilization above which a host counts as overloaded, from its history (oldest
 /// first). `None` for LR, which predicts instead of thresholding.
 pub fn threshold(b: Baseline, history: &[f64]) -> Option<f64> {
+    threshold_with(b, b.default_parameter(), history)
+}
+
+/// [`threshold`] with the baseline's parameter `p` (THR's threshold, IQR's and MAD's
+/// safety factor).
+pub fn threshold_with(b: Baseline, p: f64, history: &[f64]) -> Option<f64> {
     let enough = history.len() >= MIN_HISTORY;
     match b {
-        Baseline::Thr => Some(THR),
+        Baseline::Thr => Some(p),
         Baseline::Iqr if enough => {
             let mut s = history.to_vec();
             s.sort_by(f64::total_cmp);
-            Some(1.0 - IQR_S * (quantile(&s, 0.75) - quantile(&s, 0.25)))
+            Some(1.0 - p * (quantile(&s, 0.75) - quantile(&s, 0.25)))
         }
         Baseline::Mad if enough => {
             let m = median(history);
             let dev: Vec<f64> = history.iter().map(|x| (x - m).abs()).collect();
-            Some(1.0 - MAD_S * median(&dev))
+            Some(1.0 - p * median(&dev))
         }
         Baseline::Iqr | Baseline::Mad => Some(FALLBACK_THR),
         Baseline::Lr | Baseline::Lrr if !enough => Some(FALLBACK_THR),
@@ -184,21 +190,23 @@ pub fn lr_predict(history: &[f64], ahead: f64) -> f64 {
 /// Is the host overloaded now? `ahead_samples`: the longest migration time in samples
 /// (LR predicts that far).
 pub fn overloaded(b: Baseline, history: &[f64], current: f64, ahead_samples: f64) -> bool {
+    overloaded_with(b, b.default_parameter(), history, current, ahead_samples)
+}
+
+/// [`overloaded`] with the baseline's parameter `p` (LR's safety multiplier).
+pub fn overloaded_with(
+    b: Baseline,
+    p: f64,
+    history: &[f64],
+    current: f64,
+    ahead_samples: f64,
+) -> bool {
     match b {
         Baseline::NoMigration => false,
         Baseline::Lr | Baseline::Lrr if history.len() >= MIN_HISTORY => {
-            LR_S * lr_predict(history, ahead_samples) >= 1.0
+            p * lr_predict(history, ahead_samples) >= 1.0
         }
-        _ => threshold(b, history).is_some_and(|t| current > t),
-    }
-}
-
-/// The utilization a host must get under by moving VMs away (the loop's stop rule).
-pub fn relief_target(b: Baseline, history: &[f64]) -> f64 {
-    match threshold(b, history) {
-        Some(t) => t,
-        // LR: overloaded while 1.2 x predicted >= 1, so aim below 1 / 1.2.
-        None => 1.0 / LR_S,
+        _ => threshold_with(b, p, history).is_some_and(|t| current > t),
     }
 }
 
@@ -279,6 +287,89 @@ pub mod cloudsim_stats {
     }
 }
 
+/// Maximum correlation (`PowerVmSelectionPolicyMaximumCorrelation`): the VM whose CPU
+/// history has the highest R^2 when regressed on the other VMs' histories, over the
+/// length the shortest history has. `None` when no regression can be fitted (fewer
+/// samples than VMs, or a singular system), where CloudSim falls back to its
+/// fallback policy (MMT in its examples). `histories[i]` is VM i's, newest first;
+/// the answer is an index into it.
+pub fn max_correlation(histories: &[Vec<f64>]) -> Option<usize> {
+    if histories.len() < 2 {
+        return (!histories.is_empty()).then_some(0);
+    }
+    let n = histories.iter().map(Vec::len).min()?;
+    let k = histories.len();
+    if n <= k {
+        return None;
+    }
+    let mut best: Option<(f64, usize)> = None;
+    for (i, h) in histories.iter().enumerate() {
+        let y = &h[..n];
+        let xs: Vec<Vec<f64>> = histories
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, o)| o[..n].to_vec())
+            .collect();
+        let r2 = r_squared(y, &xs)?;
+        if best.is_none_or(|(b, _)| r2 > b) {
+            best = Some((r2, i));
+        }
+    }
+    best.map(|b| b.1)
+}
+
+/// R^2 of the least-squares fit of `y` on an intercept and `xs` (normal equations,
+/// Gaussian elimination with partial pivoting).
+fn r_squared(y: &[f64], xs: &[Vec<f64>]) -> Option<f64> {
+    let n = y.len();
+    let p = xs.len() + 1;
+    let row = |r: usize| -> Vec<f64> {
+        let mut v = Vec::with_capacity(p);
+        v.push(1.0);
+        v.extend(xs.iter().map(|x| x[r]));
+        v
+    };
+    let mut a = vec![vec![0.0; p + 1]; p];
+    for (r, &yr) in y.iter().enumerate() {
+        let x = row(r);
+        for (i, ai) in a.iter_mut().enumerate() {
+            for (j, aij) in ai.iter_mut().enumerate().take(p) {
+                *aij += x[i] * x[j];
+            }
+            ai[p] += x[i] * yr;
+        }
+    }
+    for col in 0..p {
+        let piv = (col..p).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, piv);
+        let pivot = a[col].clone();
+        for (r, ar) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = ar[col] / pivot[col];
+                for (x, pv) in ar.iter_mut().zip(&pivot).skip(col) {
+                    *x -= f * pv;
+                }
+            }
+        }
+    }
+    let beta: Vec<f64> = (0..p).map(|i| a[i][p] / a[i][i]).collect();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+    for (r, &yr) in y.iter().enumerate() {
+        let fit: f64 = row(r).iter().zip(&beta).map(|(x, b)| x * b).sum();
+        ss_res += (yr - fit).powi(2);
+        ss_tot += (yr - mean).powi(2);
+    }
+    if ss_tot == 0.0 {
+        return Some(0.0);
+    }
+    Some(1.0 - ss_res / ss_tot)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +441,5 @@ mod tests {
     fn watcher_and_no_migration() {
         assert!(overloaded(Baseline::Watcher, &[], 0.26, 0.0));
         assert!(!overloaded(Baseline::NoMigration, &[], 5.0, 0.0));
-        assert_eq!(relief_target(Baseline::Lr, &[0.5; 12]), 1.0 / 1.2);
     }
 }

@@ -6,7 +6,8 @@ use crate::baselines::Baseline;
 use crate::rng::{Pcg32, derive};
 use crate::scenario::{
     DurationDist, DurationSpec, FailureDistribution, FailureSpec, NetworkConfig, NodeGroup,
-    NodeOrder, PowerSpec, Scenario, SimConfig, StepDurations, StochasticConfig, VmGroup,
+    NodeOrder, PowerConfig, PowerSpec, Scenario, SimConfig, StepDurations, StochasticConfig,
+    VmGroup,
 };
 use crate::workload::WorkloadSpec;
 use scalelab_engine::PolicyConfig;
@@ -102,8 +103,8 @@ pub fn random_scenario(seed: u64) -> Scenario {
             },
             weibull_shape: range(r, 0.5, 3.0),
             core_mips: None,
-            boot_s: None,
-            boot_energy_j: None,
+            boot_s: r.chance(0.3).then(|| range(r, 0.0, 120.0)),
+            boot_energy_j: r.chance(0.3).then(|| range(r, 0.0, 20_000.0)),
         });
     }
     let mut vms = Vec::new();
@@ -209,6 +210,17 @@ pub fn random_scenario(seed: u64) -> Scenario {
     m.auto_converge_increment_pct = range(r, 5.0, 30.0);
     m.max_data_factor = *pick(r, &[3.0, 10.0]);
     let baseline = r.chance(0.2).then(|| *pick(r, &Baseline::ALL));
+    // Nodes switch off when empty in some runs (only where one has a power model).
+    let power = if nodes.iter().any(|g| g.power.is_some()) && r.chance(0.4) {
+        PowerConfig {
+            switch_off_empty: true,
+            empty_for_s: *pick(r, &[0, 300, 900]),
+            min_nodes_on: r.below(nodes.iter().map(|g| g.count).sum::<u32>().min(2) as u64 + 1)
+                as u32,
+        }
+    } else {
+        PowerConfig::default()
+    };
     Scenario {
         name: format!("chaos-{seed}"),
         description: "generated".into(),
@@ -260,5 +272,6 @@ pub fn random_scenario(seed: u64) -> Scenario {
             NodeOrder::Grouped
         },
         compat: None,
+        power,
     }
 }

@@ -129,6 +129,8 @@ pub mod stream {
     pub const STEP_FAILURES: u64 = 1 << 63 | 1;
     /// Durations of the migration steps that move no memory.
     pub const STEP_DURATIONS: u64 = 1 << 63 | 2;
+    /// A baseline's random VM selection (RS).
+    pub const VM_SELECTION: u64 = 1 << 63 | 3;
 }
 
 /// Mix a run seed with a label into a sub-seed (SplitMix64 finalizer), so that streams

@@ -360,84 +360,12 @@ fn max_migration_s(c: &Cluster, h: usize) -> f64 {
     super::migration_time_s(ram, host.bw_kbps)
 }
 
-/// Maximum correlation (`PowerVmSelectionPolicyMaximumCorrelation`): the VM whose CPU
-/// history has the highest R^2 when regressed on the other VMs' histories, over the
-/// length the shortest history has. `None` when no regression can be fitted (fewer
-/// samples than VMs, or a singular system), where CloudSim falls back to its
-/// fallback policy (MMT in its examples).
+/// Maximum correlation over the VMs' CPU histories (newest first), as CloudSim's
+/// `PowerVmSelectionPolicyMaximumCorrelation` reads them.
 fn max_correlation(c: &Cluster, vms: &[usize]) -> Option<usize> {
-    if vms.len() < 2 {
-        return vms.first().copied();
-    }
-    let n = vms.iter().map(|&v| c.vms[v].history.len()).min()?;
-    let k = vms.len();
-    if n <= k {
-        return None;
-    }
-    let mut best: Option<(f64, usize)> = None;
-    for (i, &v) in vms.iter().enumerate() {
-        let y: Vec<f64> = c.vms[v].history.iter().take(n).copied().collect();
-        let xs: Vec<Vec<f64>> = vms
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .map(|(_, &o)| c.vms[o].history.iter().take(n).copied().collect())
-            .collect();
-        let r2 = r_squared(&y, &xs)?;
-        if best.is_none_or(|(b, _)| r2 > b) {
-            best = Some((r2, v));
-        }
-    }
-    best.map(|b| b.1)
-}
-
-/// R^2 of the least-squares fit of `y` on an intercept and `xs` (normal equations,
-/// Gaussian elimination with partial pivoting).
-fn r_squared(y: &[f64], xs: &[Vec<f64>]) -> Option<f64> {
-    let n = y.len();
-    let p = xs.len() + 1;
-    let row = |r: usize| -> Vec<f64> {
-        let mut v = Vec::with_capacity(p);
-        v.push(1.0);
-        v.extend(xs.iter().map(|x| x[r]));
-        v
-    };
-    let mut a = vec![vec![0.0; p + 1]; p];
-    for (r, &yr) in y.iter().enumerate() {
-        let x = row(r);
-        for (i, ai) in a.iter_mut().enumerate() {
-            for (j, aij) in ai.iter_mut().enumerate().take(p) {
-                *aij += x[i] * x[j];
-            }
-            ai[p] += x[i] * yr;
-        }
-    }
-    for col in 0..p {
-        let piv = (col..p).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[piv][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, piv);
-        let pivot = a[col].clone();
-        for (r, ar) in a.iter_mut().enumerate() {
-            if r != col {
-                let f = ar[col] / pivot[col];
-                for (x, pv) in ar.iter_mut().zip(&pivot).skip(col) {
-                    *x -= f * pv;
-                }
-            }
-        }
-    }
-    let beta: Vec<f64> = (0..p).map(|i| a[i][p] / a[i][i]).collect();
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
-    for (r, &yr) in y.iter().enumerate() {
-        let fit: f64 = row(r).iter().zip(&beta).map(|(x, b)| x * b).sum();
-        ss_res += (yr - fit).powi(2);
-        ss_tot += (yr - mean).powi(2);
-    }
-    if ss_tot == 0.0 {
-        return Some(0.0);
-    }
-    Some(1.0 - ss_res / ss_tot)
+    let hists: Vec<Vec<f64>> = vms
+        .iter()
+        .map(|&v| c.vms[v].history.iter().copied().collect())
+        .collect();
+    crate::baselines::max_correlation(&hists).map(|i| vms[i])
 }

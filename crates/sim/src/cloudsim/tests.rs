@@ -345,13 +345,14 @@ fn a_switched_off_host_boots_for_an_arrival() {
     let with = run(&text("boot_s = 120\nboot_energy_j = 5000"));
     let kwh = with.metrics.energy_kwh.unwrap() - r.metrics.energy_kwh.unwrap();
     assert!((kwh * 3.6e6 - 5000.0).abs() < 1e-6, "{kwh}");
-    // scalelab's own model has no power states: the field is refused there.
-    let e = crate::Scenario::from_toml_str(
-        &text("boot_s = 120").replace("[compat]\nprofile = \"cloudsim\"", ""),
-    )
+    // The profile switches empty hosts off itself: a [power] section contradicts it.
+    let e = crate::Scenario::from_toml_str(&format!(
+        "{}\n[power]\nswitch_off_empty = true\n",
+        text("")
+    ))
     .unwrap_err()
     .to_string();
-    assert!(e.starts_with("nodes[0].boot_s:"), "{e}");
+    assert!(e.starts_with("power:"), "{e}");
     let e = crate::Scenario::from_toml_str(&text("boot_s = -1"))
         .unwrap_err()
         .to_string();

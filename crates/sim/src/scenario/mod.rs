@@ -62,6 +62,37 @@ pub struct Scenario {
     /// [`crate::cloudsim`]); absent = scalelab's model.
     #[serde(default)]
     pub compat: Option<CompatConfig>,
+    /// Host power management in scalelab's own model (the CloudSim profile switches
+    /// empty hosts off by itself, as CloudSim does).
+    #[serde(default, skip_serializing_if = "PowerConfig::is_default")]
+    pub power: PowerConfig,
+}
+
+/// When scalelab's own nodes switch off and on. Off by default: every node stays on,
+/// as before power states existed, so existing scenarios keep their numbers.
+///
+/// A node that is off draws 0 W, counts no active time and takes no placements until
+/// one needs it: a replica or a restarted VM that fits no node that is on, or a
+/// baseline's overload relief (CloudSim's power-aware placement may wake a host),
+/// powers it on, and it serves after its group's `boot_s`, having drawn
+/// `boot_energy_j`. An off node does not fail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PowerConfig {
+    /// Switch a node off once nothing runs on it, no migration touches it and it
+    /// carries no background load; checked after each control round.
+    pub switch_off_empty: bool,
+    /// How long a node must have been found empty before it is switched off (s);
+    /// 0 = at the first control round that finds it empty.
+    pub empty_for_s: u64,
+    /// Never switch off so many nodes that fewer than this stay on.
+    pub min_nodes_on: u32,
+}
+
+impl PowerConfig {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The order nodes get from their groups.
@@ -158,6 +189,9 @@ pub struct SimConfig {
     pub baseline_parameter: Option<f64>,
     /// Which VM a baseline moves off an overloaded host.
     pub vm_selection: crate::baselines::VmSelection,
+    /// A Beloglazov baseline also empties underloaded hosts, least utilized first,
+    /// as CloudSim does (needs `[power] switch_off_empty`, which switches them off).
+    pub consolidate: bool,
 }
 
 impl Default for SimConfig {
@@ -174,6 +208,7 @@ impl Default for SimConfig {
             baseline: None,
             baseline_parameter: None,
             vm_selection: crate::baselines::VmSelection::default(),
+            consolidate: false,
         }
     }
 }
@@ -258,7 +293,8 @@ pub struct NodeGroup {
     #[serde(default)]
     pub core_mips: Option<f64>,
     /// Time a switched-off node takes to boot when a placement or migration needs it
-    /// (absent = 0, as in CloudSim). Used by the CloudSim profile, whose hosts switch off.
+    /// (absent = 0, as in CloudSim): in the CloudSim profile, whose hosts switch off,
+    /// and in scalelab's own model with `[power] switch_off_empty`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_s: Option<f64>,
     /// Energy a switched-off node draws to boot, joules (absent = 0, as in CloudSim).

@@ -145,6 +145,42 @@ impl Scenario {
             )?;
         }
         self.validate_speeds()?;
+        self.validate_power()?;
+        Ok(())
+    }
+
+    /// `[power]`: nothing to save without power models, nothing to set under the
+    /// CloudSim profile (its hosts always switch off when empty), and a floor the
+    /// cluster can hold.
+    fn validate_power(&self) -> Result<(), InputError> {
+        let p = &self.power;
+        if p.is_default() {
+            return Ok(());
+        }
+        ensure(self.compat.is_none(), "power", || {
+            "the CloudSim profile switches every empty host off itself; remove [power] or \
+             the [compat] section"
+                .into()
+        })?;
+        ensure(
+            !p.switch_off_empty || self.nodes.iter().any(|g| g.power.is_some()),
+            "power.switch_off_empty",
+            || {
+                "no node has a power model, so switching nodes off saves nothing the run \
+                 can measure; give the nodes `power` or leave it off"
+                    .into()
+            },
+        )?;
+        ensure(p.empty_for_s < self.duration_s, "power.empty_for_s", || {
+            format!(
+                "{} s is not shorter than the run ({} s): no node would ever switch off",
+                p.empty_for_s, self.duration_s
+            )
+        })?;
+        let nodes: u64 = self.nodes.iter().map(|g| g.count as u64).sum();
+        ensure(p.min_nodes_on as u64 <= nodes, "power.min_nodes_on", || {
+            format!("{} is more than the {nodes} nodes", p.min_nodes_on)
+        })?;
         Ok(())
     }
 
@@ -196,13 +232,6 @@ impl Scenario {
                         &format!("nodes[{i}].{f}"),
                         || format!("must be 0 or more, got {v}"),
                     )?;
-                    if self.compat.is_none() {
-                        return Err(InputError::field(
-                            format!("nodes[{i}].{f}"),
-                            "nodes only switch off and boot under the CloudSim profile so far \
-                             ([compat] profile = \"cloudsim\"); scalelab's own nodes stay on",
-                        ));
-                    }
                 }
             }
         }
@@ -389,29 +418,46 @@ impl Scenario {
                 _ => check_range("baseline_parameter", p, 0.0, 1e3)?,
             }
             ensure(
-                self.compat.is_some() || p == b.default_parameter(),
+                b != Baseline::Watcher || p == b.default_parameter(),
                 "baseline_parameter",
                 || {
                     format!(
-                        "scalelab's own model runs {} with its published parameter ({}) so \
-                         far; other values need the CloudSim profile",
-                        b.name(),
+                        "watcher_workload_balance runs with its published threshold ({})",
                         b.default_parameter()
                     )
                 },
             )?;
         }
+        let beloglazov = matches!(
+            s.baseline,
+            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
+        );
         ensure(
-            self.compat.is_some() || s.vm_selection == VmSelection::Mmt,
+            beloglazov || s.vm_selection == VmSelection::Mmt,
             "vm_selection",
             || {
                 format!(
-                    "scalelab's own model selects by minimum migration time (mmt) so far; \
-                     {} needs the CloudSim profile",
+                    "selects the VMs of a Beloglazov baseline (beloglazov_thr, _iqr, _mad, \
+                     _lr, _lrr), which this scenario does not run; {} needs one",
                     s.vm_selection.name()
                 )
             },
         )?;
+        if s.consolidate {
+            ensure(self.compat.is_none(), "consolidate", || {
+                "the CloudSim profile always consolidates; remove it or the [compat] section".into()
+            })?;
+            ensure(beloglazov, "consolidate", || {
+                "is CloudSim's underload consolidation, part of the Beloglazov baselines \
+                 (beloglazov_thr, _iqr, _mad, _lr, _lrr); set one as `baseline`"
+                    .into()
+            })?;
+            ensure(self.power.switch_off_empty, "consolidate", || {
+                "empties hosts to switch them off, but [power] switch_off_empty is not set, \
+                 so they would stay on"
+                    .into()
+            })?;
+        }
         Ok(())
     }
 

@@ -1,132 +1,455 @@
 //! The control round of a reference policy (see [`crate::baselines`]) in place of the
 //! engine: overload detection, VM selection and placement as the literature defines
 //! them, each move a full MIGRATE decision so the same executor runs it.
+//!
+//! The Beloglazov & Buyya policies follow CloudSim's `optimizeAllocation` on
+//! scalelab's own cluster: the VMs selected off every overloaded host are placed
+//! together, in decreasing order of CPU demand, each on the host whose power rises
+//! least with it (PABFD; without power models, the fullest), never on an overloaded
+//! host nor on one the VM would overload; a host that is off may be woken for them.
+//! With `sim.consolidate`, the least utilized host is then emptied (all of its VMs
+//! move, or none) onto hosts that are on, then the next, and `[power]` switches the
+//! emptied hosts off. Each move's plan is estimated at the share of the network it
+//! will get with the migrations in flight and the rest of the round's.
 
 use super::*;
+use crate::baselines::{VmSelection, overloaded_with};
+
+/// One move of a round: the VM, its host, its target and the target's utilization
+/// with it.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    vm: usize,
+    src: usize,
+    dst: usize,
+    after: f64,
+    consolidation: bool,
+}
+
+/// What a round has placed so far but not yet started, per node.
+#[derive(Debug, Clone, Default)]
+struct Tentative {
+    cores: Vec<f64>,
+    mem_mib: Vec<u64>,
+}
 
 impl Simulation {
     /// One control round of a reference policy (see [`crate::baselines`]).
     pub(super) fn baseline_round(&mut self, b: Baseline, now: TimeMs) {
-        use crate::baselines::{WATCHER_THRESHOLD, overloaded, relief_target};
+        match b {
+            Baseline::Watcher => self.watcher_round(now),
+            Baseline::NoMigration => {}
+            _ => self.beloglazov_round(b, now),
+        }
+    }
+
+    /// Utilization with what is reserved for incoming migrations.
+    fn booked_util(&self, n: usize) -> f64 {
+        let node = &self.nodes[n];
+        (node.load_cores + node.reserved_cores) / node.cores
+    }
+
+    /// How far LR predicts, per node: its longest migration, in samples.
+    fn lr_ahead(&self, n: usize) -> f64 {
         let sample_s = (self.sample_ms as f64 / 1000.0).max(1e-9);
-        let util = |n: &NodeRt| (n.load_cores + n.reserved_cores) / n.cores;
+        let biggest = self.node_vms[n]
+            .iter()
+            .map(|&v| self.vms[v as usize].memory_mib)
+            .max()
+            .unwrap_or(0) as f64;
+        biggest / mbps_to_mib_s(self.nodes[n].nic_mbps.max(1.0)) / sample_s
+    }
+
+    /// The policy's overload test on node `n` with `extra` utilization added to its
+    /// present and to every past sample (as in CloudSim, a host's history is its VMs'
+    /// history, so a VM leaving or arriving shifts all of it).
+    fn overloaded_by(&self, b: Baseline, p: f64, n: usize, hist: &[f64], extra: f64) -> bool {
+        let h: Vec<f64> = hist.iter().map(|x| (x + extra).max(0.0)).collect();
+        overloaded_with(b, p, &h, self.booked_util(n) + extra, self.lr_ahead(n))
+    }
+
+    fn movable(&self, v: usize) -> bool {
+        let x = &self.vms[v];
+        x.status == VmStatus::Running && x.migration.is_none() && !x.paused
+    }
+
+    fn beloglazov_round(&mut self, b: Baseline, now: TimeMs) {
+        let p = self
+            .sc
+            .sim
+            .baseline_parameter
+            .unwrap_or(b.default_parameter());
+        let n = self.nodes.len();
+        let history: Vec<Vec<f64>> = self.nodes.iter().map(|x| x.hist.ordered()).collect();
+        let over: Vec<usize> = (0..n)
+            .filter(|&h| self.nodes[h].up && self.overloaded_by(b, p, h, &history[h], 0.0))
+            .collect();
+        let mut excluded = vec![false; n];
+        for &h in &over {
+            excluded[h] = true;
+        }
+        // VM selection on each overloaded host until the test passes without them.
+        let mut selected = Vec::new();
+        for &h in &over {
+            let cores = self.nodes[h].cores;
+            let mut left: Vec<usize> = self.node_vms[h]
+                .iter()
+                .map(|&v| v as usize)
+                .filter(|&v| self.movable(v))
+                .collect();
+            left.sort_unstable();
+            let mut removed = 0.0;
+            while !left.is_empty() && self.overloaded_by(b, p, h, &history[h], -removed) {
+                let k = self.select_vm(&left);
+                let v = left.remove(k);
+                removed += self.vms[v].demand_cores.min(self.vms[v].vcpus as f64) / cores;
+                selected.push(v);
+            }
+        }
+        let mut tent = Tentative {
+            cores: vec![0.0; n],
+            mem_mib: vec![0; n],
+        };
+        let mut moves = self.place(b, p, &history, selected, &excluded, true, &mut tent);
+        if self.sc.sim.consolidate {
+            let more = self.consolidate(b, p, &history, &over, &moves, &mut tent);
+            moves.extend(more);
+        }
+        if moves.is_empty() {
+            return;
+        }
+        let shares = self.round_shares_mbps(&moves);
+        for (m, bw) in moves.into_iter().zip(shares) {
+            if !self.movable(m.vm) || self.vms[m.vm].node != Some(m.src) {
+                continue;
+            }
+            let current = self.booked_util(m.src);
+            let why = if m.consolidation {
+                format!(
+                    "host {} is the least utilized: emptying it",
+                    self.nodes[m.src].id
+                )
+            } else {
+                format!(
+                    "host {} at {current:.2} is overloaded",
+                    self.nodes[m.src].id
+                )
+            };
+            let (decision, est) =
+                self.baseline_decision(b, m.vm, m.src, m.dst, current, m.after, bw, &why, now);
+            self.decision_counts[action_index(Act::Migrate)] += 1;
+            self.start_migration(m.vm, decision, Some(est), Some(m.after), now);
+        }
+    }
+
+    /// The index in `vms` (sorted by index) of the VM the policy's selection takes.
+    fn select_vm(&mut self, vms: &[usize]) -> usize {
+        let argmin = |key: &dyn Fn(usize) -> f64| {
+            let mut best = (f64::MAX, 0);
+            for (k, &v) in vms.iter().enumerate() {
+                let x = key(v);
+                if x < best.0 {
+                    best = (x, k);
+                }
+            }
+            best.1
+        };
+        let mmt = |s: &Self| argmin(&|v| s.vms[v].memory_mib as f64);
+        match self.sc.sim.vm_selection {
+            VmSelection::Mmt => mmt(self),
+            VmSelection::Mu => argmin(&|v| {
+                let x = &self.vms[v];
+                x.demand_cores.min(x.vcpus as f64) / x.vcpus as f64
+            }),
+            VmSelection::Rs => (self.rng_selection.uniform() * vms.len() as f64) as usize,
+            VmSelection::Mc => {
+                let hists: Vec<Vec<f64>> = vms
+                    .iter()
+                    .map(|&v| self.vms[v].hist.ordered().into_iter().rev().collect())
+                    .collect();
+                crate::baselines::max_correlation(&hists).unwrap_or_else(|| mmt(self))
+            }
+        }
+    }
+
+    /// Power-aware best fit decreasing: `vms` by decreasing CPU demand, each to the
+    /// node whose power rises least with it. `wake`: nodes that are off may be used
+    /// (overload relief); `all_or_none`: if one VM finds no node, none moves.
+    #[allow(clippy::too_many_arguments)]
+    fn place(
+        &self,
+        b: Baseline,
+        p: f64,
+        history: &[Vec<f64>],
+        mut vms: Vec<usize>,
+        excluded: &[bool],
+        wake: bool,
+        tent: &mut Tentative,
+    ) -> Vec<Move> {
+        let demand = |v: usize| self.vms[v].demand_cores.min(self.vms[v].vcpus as f64);
+        vms.sort_by(|&a, &c| demand(c).total_cmp(&demand(a)).then(a.cmp(&c)));
+        let mut moves = Vec::new();
+        for v in vms {
+            let Some(src) = self.vms[v].node else {
+                continue;
+            };
+            if let Some((dst, after)) = self.find_node(b, p, history, v, src, excluded, wake, tent)
+            {
+                tent.cores[dst] += demand(v);
+                tent.mem_mib[dst] += self.vms[v].memory_mib;
+                moves.push(Move {
+                    vm: v,
+                    src,
+                    dst,
+                    after,
+                    consolidation: !wake,
+                });
+            }
+        }
+        moves
+    }
+
+    /// `findHostForVm` on scalelab's nodes: with room for the VM's memory, a path to
+    /// its host, not excluded, at most 100 % with it and not overloaded by it (a node
+    /// with nothing on it is not asked); the least power increase wins, then the
+    /// fullest, then the lower index. The node's utilization with the VM comes with it.
+    #[allow(clippy::too_many_arguments)]
+    fn find_node(
+        &self,
+        b: Baseline,
+        p: f64,
+        history: &[Vec<f64>],
+        v: usize,
+        src: usize,
+        excluded: &[bool],
+        wake: bool,
+        tent: &Tentative,
+    ) -> Option<(usize, f64)> {
+        let vm = &self.vms[v];
+        let demand = vm.demand_cores.min(vm.vcpus as f64);
+        let mut best: Option<(f64, f64, usize)> = None;
+        for t in 0..self.nodes.len() {
+            let node = &self.nodes[t];
+            let asleep = node.asleep();
+            if t == src || excluded[t] || !(node.up || (wake && asleep)) {
+                continue;
+            }
+            if node.free_mem_mib() < vm.memory_mib + tent.mem_mib[t]
+                || self.nominal_path_mbps(src, t) <= 0.0
+            {
+                continue;
+            }
+            let before = self.booked_util(t) + tent.cores[t] / node.cores;
+            let after = before + demand / node.cores;
+            if after > 1.0 {
+                continue;
+            }
+            let increase = node.power.as_ref().map_or(0.0, |w| {
+                let now_w = if asleep { 0.0 } else { power_w(w, before) };
+                power_w(w, after) - now_w
+            });
+            let better =
+                best.is_none_or(|(bi, ba, _)| increase < bi || (increase == bi && after > ba));
+            if !better {
+                continue;
+            }
+            let occupied = before > 0.0 || !self.node_vms[t].is_empty();
+            if occupied && self.overloaded_by(b, p, t, &history[t], after - self.booked_util(t)) {
+                continue;
+            }
+            best = Some((increase, after, t));
+        }
+        best.map(|(_, after, t)| (t, after))
+    }
+
+    /// `getMigrationMapFromUnderUtilizedHosts`: the least utilized node first, all of
+    /// its VMs onto nodes that are on and not empty, or none; the nodes that take VMs
+    /// are not emptied in the same round, nor are overloaded nodes, nodes that are off
+    /// or have migrations in flight, or nodes this round already sends VMs from.
+    fn consolidate(
+        &self,
+        b: Baseline,
+        p: f64,
+        history: &[Vec<f64>],
+        over: &[usize],
+        relief: &[Move],
+        tent: &mut Tentative,
+    ) -> Vec<Move> {
+        let n = self.nodes.len();
+        let mut no_src = vec![false; n];
+        let mut no_dst = vec![false; n];
+        for &h in over {
+            no_src[h] = true;
+            no_dst[h] = true;
+        }
+        for m in relief {
+            no_src[m.src] = true;
+            no_src[m.dst] = true;
+        }
+        // Nodes with nothing on them are about to switch off: not targets (CloudSim
+        // excludes its switched-off hosts, those at 0 %).
+        for (h, dst) in no_dst.iter_mut().enumerate() {
+            *dst |= self.node_vms[h].is_empty() && self.booked_util(h) == 0.0;
+        }
+        let mut order: Vec<usize> = (0..n)
+            .filter(|&h| {
+                let x = &self.nodes[h];
+                x.up && x.migrations == 0 && x.reserved_cores == 0.0 && !self.node_vms[h].is_empty()
+            })
+            .collect();
+        order.sort_by(|&a, &c| {
+            self.booked_util(a)
+                .total_cmp(&self.booked_util(c))
+                .then(a.cmp(&c))
+        });
+        let mut moves = Vec::new();
+        for h in order {
+            if no_src[h] {
+                continue;
+            }
+            no_src[h] = true;
+            no_dst[h] = true;
+            let vms: Vec<usize> = self.node_vms[h].iter().map(|&v| v as usize).collect();
+            if vms.iter().any(|&v| !self.movable(v)) {
+                continue;
+            }
+            let mut trial = tent.clone();
+            let placed = self.place(b, p, history, vms.clone(), &no_dst, false, &mut trial);
+            if placed.len() < vms.len() {
+                continue;
+            }
+            *tent = trial;
+            for m in &placed {
+                no_src[m.dst] = true;
+            }
+            moves.extend(placed);
+        }
+        moves
+    }
+
+    /// What each of the round's moves will get of the network, max-min shared with
+    /// the migrations in flight (before switchover) and the rest of the round's.
+    fn round_shares_mbps(&self, moves: &[Move]) -> Vec<f64> {
+        let flow = |id: usize, src: usize, dst: usize| {
+            let (ra, rb) = (self.nodes[src].rack, self.nodes[dst].rack);
+            Flow {
+                id,
+                src_nic: src,
+                dst_nic: dst,
+                link: (ra != rb)
+                    .then(|| self.link_capacity_mbps(ra, rb))
+                    .flatten()
+                    .map(|cap| (pair_index(self.racks.len(), ra, rb), cap)),
+                cap_mbps: self.policy.migration.max_bandwidth_mbps,
+            }
+        };
+        let mut flows: Vec<Flow> = self
+            .active
+            .iter()
+            .filter(|&&m| !self.migs[m].phase.switched())
+            .map(|&m| flow(usize::MAX, self.migs[m].src, self.migs[m].dst))
+            .collect();
+        let base = flows.len();
+        flows.extend(moves.iter().enumerate().map(|(k, m)| flow(k, m.src, m.dst)));
+        let caps: Vec<f64> = self
+            .nodes
+            .iter()
+            .map(|x| {
+                if x.up || x.asleep() {
+                    x.nic_mbps * x.nic_factor
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        fair_rates(&flows, &caps)[base..].to_vec()
+    }
+
+    /// The path between two nodes as it will be once both serve (a node that is off
+    /// or booting has its NIC then); 0 when one of them is crashed.
+    pub(super) fn nominal_path_mbps(&self, src: usize, dst: usize) -> f64 {
+        let (a, b) = (&self.nodes[src], &self.nodes[dst]);
+        if a.crashed || b.crashed {
+            return 0.0;
+        }
+        let bw = (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor);
+        match (a.rack != b.rack)
+            .then(|| self.link_capacity_mbps(a.rack, b.rack))
+            .flatten()
+        {
+            Some(link) => bw.min(link),
+            None => bw,
+        }
+    }
+
+    /// OpenStack Watcher's `workload_balance` audit: the busiest host above 25 %, the
+    /// VM whose departure leaves it closest to the cluster average, the least loaded
+    /// host that stays under 25 % with it; one migration per audit.
+    fn watcher_round(&mut self, now: TimeMs) {
+        use crate::baselines::WATCHER_THRESHOLD;
+        let b = Baseline::Watcher;
         let up: Vec<usize> = (0..self.nodes.len())
             .filter(|&n| self.nodes[n].up)
             .collect();
         if up.is_empty() {
             return;
         }
-        let avg = up.iter().map(|&n| util(&self.nodes[n])).sum::<f64>() / up.len() as f64;
-        let history: Vec<Vec<f64>> = self.nodes.iter().map(|n| n.hist.ordered()).collect();
-        // How far LR predicts, per node: its longest migration, in samples.
-        let ahead: Vec<f64> = (0..self.nodes.len())
-            .map(|n| {
-                let biggest = self.node_vms[n]
-                    .iter()
-                    .map(|&v| self.vms[v as usize].memory_mib)
-                    .max()
-                    .unwrap_or(0) as f64;
-                biggest / mbps_to_mib_s(self.nodes[n].nic_mbps.max(1.0)) / sample_s
-            })
-            .collect();
-        // Hosts over their threshold, busiest first.
-        let mut hot: Vec<usize> = up
+        let avg = up.iter().map(|&n| self.booked_util(n)).sum::<f64>() / up.len() as f64;
+        let Some(src) = up
             .iter()
             .copied()
-            .filter(|&n| overloaded(b, &history[n], util(&self.nodes[n]), ahead[n]))
+            .filter(|&n| self.booked_util(n) > WATCHER_THRESHOLD)
+            .max_by(|&a, &c| {
+                self.booked_util(a)
+                    .total_cmp(&self.booked_util(c))
+                    .then(c.cmp(&a))
+            })
+        else {
+            return;
+        };
+        let cores = self.nodes[src].cores;
+        let projected = self.booked_util(src);
+        let mut vms: Vec<usize> = self.node_vms[src]
+            .iter()
+            .map(|&v| v as usize)
+            .filter(|&v| self.movable(v))
             .collect();
-        hot.sort_by(|&a, &c| {
-            util(&self.nodes[c])
-                .total_cmp(&util(&self.nodes[a]))
-                .then(a.cmp(&c))
+        vms.sort_by(|&a, &c| {
+            let after = |v: usize| (projected - self.vms[v].demand_cores / cores - avg).abs();
+            after(a).total_cmp(&after(c)).then(a.cmp(&c))
         });
-        if b == Baseline::Watcher {
-            hot.truncate(1);
-        }
-        for src in hot {
-            let cores = self.nodes[src].cores;
-            let mut projected = util(&self.nodes[src]);
-            let ahead = ahead[src];
-            // As in CloudSim, a host's history is its VMs' history: moving a VM away
-            // lowers every past sample too, and detection runs again on that.
-            let mut removed = 0.0;
-            let still_overloaded = |removed: f64, projected: f64| {
-                let h: Vec<f64> = history[src]
-                    .iter()
-                    .map(|x| (x - removed).max(0.0))
-                    .collect();
-                overloaded(b, &h, projected, ahead)
-            };
-            let mut vms: Vec<usize> = self.node_vms[src]
+        for vm in vms {
+            let demand = self.vms[vm].demand_cores.min(self.vms[vm].vcpus as f64);
+            let mem = self.vms[vm].memory_mib;
+            let best = up
                 .iter()
-                .map(|&v| v as usize)
-                .filter(|&v| {
-                    let x = &self.vms[v];
-                    x.status == VmStatus::Running && x.migration.is_none() && !x.paused
+                .copied()
+                .filter(|&t| {
+                    t != src
+                        && self.nodes[t].free_mem_mib() >= mem
+                        && self.path_capacity_mbps(src, t) > 0.0
                 })
-                .collect();
-            match b {
-                // Watcher: the VM whose departure leaves the host closest to the average.
-                Baseline::Watcher => vms.sort_by(|&a, &c| {
-                    let after =
-                        |v: usize| (projected - self.vms[v].demand_cores / cores - avg).abs();
-                    after(a).total_cmp(&after(c)).then(a.cmp(&c))
-                }),
-                // MMT: the smallest memory moves fastest.
-                _ => vms.sort_by_key(|&v| (self.vms[v].memory_mib, v)),
-            }
-            for vm in vms {
-                if !still_overloaded(removed, projected) {
-                    break;
-                }
-                let demand = self.vms[vm].demand_cores.min(self.vms[vm].vcpus as f64);
-                let mem = self.vms[vm].memory_mib;
-                // Best fit: the fullest host that stays under its threshold with the VM
-                // (Watcher: the least loaded one under 25 %).
-                let mut best: Option<(f64, usize)> = None;
-                for &t in &up {
-                    let node = &self.nodes[t];
-                    if t == src
-                        || node.free_mem_mib() < mem
-                        || self.path_capacity_mbps(src, t) <= 0.0
-                    {
-                        continue;
-                    }
-                    let post = util(node) + demand / node.cores;
-                    let limit = match b {
-                        Baseline::Watcher => WATCHER_THRESHOLD,
-                        _ => relief_target(b, &history[t]),
-                    };
-                    if post > limit {
-                        continue;
-                    }
-                    let better = match best {
-                        None => true,
-                        Some((bp, bi)) => match b {
-                            Baseline::Watcher => post < bp || (post == bp && t < bi),
-                            _ => post > bp || (post == bp && t < bi),
-                        },
-                    };
-                    if better {
-                        best = Some((post, t));
-                    }
-                }
-                let Some((post, dst)) = best else { continue };
-                let (decision, est) = self.baseline_decision(b, vm, src, dst, projected, post, now);
-                self.decision_counts[action_index(Act::Migrate)] += 1;
-                self.start_migration(vm, decision, Some(est), Some(post), now);
-                projected -= demand / cores;
-                removed += demand / cores;
-                if b == Baseline::Watcher {
-                    return;
-                }
-            }
+                .map(|t| (self.booked_util(t) + demand / self.nodes[t].cores, t))
+                .filter(|&(post, _)| post <= WATCHER_THRESHOLD)
+                .min_by(|a, c| a.0.total_cmp(&c.0).then(a.1.cmp(&c.1)));
+            let Some((post, dst)) = best else { continue };
+            let bw = self.path_capacity_mbps(src, dst);
+            let why = format!(
+                "host {} at {projected:.2} is overloaded",
+                self.nodes[src].id
+            );
+            let (decision, est) =
+                self.baseline_decision(b, vm, src, dst, projected, post, bw, &why, now);
+            self.decision_counts[action_index(Act::Migrate)] += 1;
+            self.start_migration(vm, decision, Some(est), Some(post), now);
+            return;
         }
     }
 
     /// A MIGRATE decision with a full plan for a baseline's choice, so the same
     /// executor runs it and expected vs actual is measured the same way (expected =
-    /// the target's utilization with the VM).
+    /// the target's utilization with the VM). `bw_mbps`: what the migration is
+    /// expected to get of the network; `why`: the reason, for the reasoning.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn baseline_decision(
         &self,
@@ -136,11 +459,13 @@ impl Simulation {
         dst: usize,
         current: f64,
         post: f64,
+        bw_mbps: f64,
+        why: &str,
         now: TimeMs,
     ) -> (ScalingDecision, PreCopyEstimate) {
         use scalelab_engine::planner::{PlanInputs, build_plan};
         let v = &self.vms[vm];
-        let bw = self.path_capacity_mbps(src, dst);
+        let bw = bw_mbps;
         let bw = self
             .policy
             .migration
@@ -183,9 +508,8 @@ impl Simulation {
             target_value: plan.expected_utilization(),
             confidence: 1.0,
             reasoning: format!(
-                "{}: host {} at {current:.2} is overloaded; moving {} ({} MiB) to {} ({post:.2} after)",
+                "{}: {why}; moving {} ({} MiB) to {} ({post:.2} after)",
                 b.name(),
-                self.nodes[src].id,
                 v.id,
                 v.memory_mib,
                 self.nodes[dst].id

@@ -6,10 +6,14 @@ use super::*;
 
 impl Simulation {
     pub(super) fn control_round(&mut self, now: TimeMs) {
-        if let Some(b) = self.sc.sim.baseline {
-            self.baseline_round(b, now);
-            return;
+        match self.sc.sim.baseline {
+            Some(b) => self.baseline_round(b, now),
+            None => self.engine_round(now),
         }
+        self.power_round(now);
+    }
+
+    fn engine_round(&mut self, now: TimeMs) {
         let p = &self.policy;
         // The MIGRATE rule on each live host's pressure, once per host.
         let host: Vec<Option<MigrationCheck>> = self

@@ -45,4 +45,8 @@ pub(super) enum Ev {
     VmRestart {
         vm: u32,
     },
+    /// A powered-on node has booted and serves.
+    NodeBooted {
+        node: u32,
+    },
 }

@@ -191,12 +191,14 @@ impl Simulation {
         }
     }
 
+    /// A node that is already down, off or booting does not crash.
     pub(super) fn crash_node(&mut self, n: usize, now: TimeMs, why: &str) {
         if !self.nodes[n].up {
             return;
         }
         self.account_node(n, now);
         self.nodes[n].up = false;
+        self.nodes[n].crashed = true;
         self.event(
             now,
             EventKind::NodeCrash,
@@ -276,9 +278,25 @@ impl Simulation {
     }
 
     pub(super) fn recover_node(&mut self, n: usize, now: TimeMs) {
-        if self.nodes[n].up {
+        if !self.nodes[n].crashed {
             return;
         }
+        self.nodes[n].crashed = false;
+        self.event(
+            now,
+            EventKind::NodeRecover,
+            Some(n),
+            None,
+            None,
+            String::new(),
+        );
+        self.serve(n, now);
+        self.schedule_stochastic_crash(n);
+    }
+
+    /// A node that was not serving (crashed, or booting) serves again: its VMs that
+    /// waited for it run, and its load is what they use.
+    pub(super) fn serve(&mut self, n: usize, now: TimeMs) {
         self.account_node(n, now);
         self.nodes[n].up = true;
         for &v in &self.node_vms[n] {
@@ -288,20 +306,11 @@ impl Simulation {
                 self.downtime_ms += now - v.down_since_ms;
             }
         }
-        self.event(
-            now,
-            EventKind::NodeRecover,
-            Some(n),
-            None,
-            None,
-            String::new(),
-        );
         self.nodes[n].load_cores = self.nodes[n].background_cores
             + self.node_vms[n]
                 .iter()
                 .map(|&v| self.vms[v as usize].used_cores())
                 .sum::<f64>();
-        self.schedule_stochastic_crash(n);
         self.reflow(now);
     }
 
@@ -310,7 +319,12 @@ impl Simulation {
             return;
         }
         let mem = self.vms[v].memory_mib;
-        let Some(t) = self.least_loaded_with_room(mem) else {
+        // A node that is on first; else one that is off, woken for it (the VM runs
+        // once it has booted).
+        let Some(t) = self
+            .least_loaded_with_room(mem)
+            .or_else(|| self.wake_for(mem, now))
+        else {
             return;
         };
         let old = self.vms[v].node.unwrap_or(0);
@@ -320,8 +334,6 @@ impl Simulation {
         self.nodes[t].used_mem_mib += mem;
         self.nodes[t].vcpus_placed += vcpus;
         self.move_vm(v, Some(t), now);
-        self.vms[v].status = VmStatus::Running;
-        self.downtime_ms += now - self.vms[v].down_since_ms;
         self.event(
             now,
             EventKind::VmRestart,
@@ -330,6 +342,11 @@ impl Simulation {
             None,
             format!("from {}", self.nodes[old].id),
         );
+        if !self.nodes[t].up {
+            return;
+        }
+        self.vms[v].status = VmStatus::Running;
+        self.downtime_ms += now - self.vms[v].down_since_ms;
         let used = self.vms[v].used_cores();
         self.account_node(t, now);
         self.nodes[t].load_cores += used;

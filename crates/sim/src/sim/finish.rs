@@ -76,6 +76,12 @@ impl Simulation {
         metrics.slav = metrics.overload_time_frac * metrics.pdm;
         metrics.total_downtime_ms = self.downtime_ms;
         metrics.energy_kwh = self.has_power.then(|| self.energy_j / 3.6e6);
+        // With power models the run reports what Beloglazov & Buyya's study ranks by:
+        // the hosts' active time (SLATAH's denominator) and energy x SLAV.
+        if let Some(e) = metrics.energy_kwh {
+            metrics.active_host_s = Some(self.active_ms / 1000.0);
+            metrics.esv = Some(e * metrics.slav);
+        }
         let sc = &self.sc;
         RunRecord {
             format: crate::record::FORMAT.to_string(),

@@ -70,6 +70,32 @@ impl Simulation {
             if n.reserved_cores < -1e-9 {
                 msgs.push(format!("node {} has negative CPU reservation", n.id));
             }
+            // Power states: serving means on and not crashed; an off node holds
+            // nothing, and a VM runs only on a node that serves.
+            if n.up != (n.pstate == PowerState::On && !n.crashed) {
+                msgs.push(format!(
+                    "node {} is {} but {:?}{}",
+                    n.id,
+                    if n.up { "up" } else { "down" },
+                    n.pstate,
+                    if n.crashed { " and crashed" } else { "" }
+                ));
+            }
+            if n.pstate == PowerState::Off
+                && (n.used_mem_mib + n.held_mem_mib > 0 || n.migrations > 0 || n.crashed)
+            {
+                msgs.push(format!("node {} is off but holds VMs or migrations", n.id));
+            }
+            if !n.up
+                && let Some(&v) = self.node_vms[i]
+                    .iter()
+                    .find(|&&v| self.vms[v as usize].status == VmStatus::Running)
+            {
+                msgs.push(format!(
+                    "VM {} runs on node {}, which does not serve",
+                    self.vms[v as usize].id, n.id
+                ));
+            }
         }
         for m in msgs {
             self.violation(m);

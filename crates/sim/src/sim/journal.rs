@@ -18,7 +18,9 @@ impl Simulation {
             self.nodes
                 .iter()
                 .map(|n| {
-                    if !n.up {
+                    if n.asleep() {
+                        node_state::OFF
+                    } else if !n.up {
                         node_state::DOWN
                     } else if n.util() > 1.0 {
                         node_state::OVERLOADED

@@ -22,6 +22,7 @@
 //! | `scaling.rs` | carrying out scale up / down / out / in |
 //! | `executor/` | the migration state machine (a `Phase` per migration), the memory / CPU it holds on its nodes (hold, switch, release), transfers, rollback conditions and validation, expected vs actual |
 //! | `failures.rs` | injected and stochastic failures, crashes, recoveries, restarts |
+//! | `power.rs` | power states: empty nodes switched off, sleeping nodes woken for a placement, boots |
 //! | `journal.rs` | what the run writes down: decisions, events, placements, series, violations |
 //! | `invariants.rs` | the invariant checker run after every event |
 //! | `finish.rs` | closing the run into a [`RunRecord`] |
@@ -41,6 +42,7 @@ mod finish;
 mod ids;
 mod invariants;
 mod journal;
+mod power;
 mod ring;
 mod sampling;
 mod scaling;
@@ -73,6 +75,7 @@ use crate::record::{
 use crate::rng::{Pcg32, derive, stream};
 use crate::scenario::{FailureDistribution, FailureSpec, Scenario, member_name};
 use crate::workload::{Workload, WorkloadSpec};
+use sampling::power_w;
 
 use events::Ev;
 use executor::{MigRt, Phase};
@@ -80,7 +83,7 @@ use ids::MigId;
 use journal::action_index;
 use ring::Ring;
 use scaling::ScaleRequest;
-use state::{GroupRt, NodeRt, VmRt, VmShape, VmStatus, pair_index};
+use state::{GroupRt, NodeRt, PowerState, VmRt, VmShape, VmStatus, pair_index};
 
 /// Everything the simulator can refuse before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,8 @@ pub struct Simulation {
     rng_steps: Pcg32,
     /// Durations of validation, verification and cleanup.
     rng_durations: Pcg32,
+    /// A baseline's random VM selection.
+    rng_selection: Pcg32,
 
     // -- cluster state (state.rs)
     nodes: Vec<NodeRt>,
@@ -192,7 +197,10 @@ impl Simulation {
                 Ev::NodeRecover { node } => self.recover_node(node as usize, t),
                 Ev::StochasticCrash { node } => {
                     let n = node as usize;
-                    if self.nodes[n].up {
+                    if self.nodes[n].asleep() {
+                        // An off node does not fail: its failure clock starts again.
+                        self.schedule_stochastic_crash(n);
+                    } else if self.nodes[n].up {
                         self.crash_node(n, t, "stochastic failure (MTBF)");
                         let mttr = self.nodes[n].mttr_s;
                         let dt = self.rng_crash.exponential(mttr);
@@ -203,6 +211,7 @@ impl Simulation {
                     }
                 }
                 Ev::VmRestart { vm } => self.restart_vm(vm as usize, t),
+                Ev::NodeBooted { node } => self.node_booted(node as usize, t),
             }
             if self.sc.sim.check_invariants {
                 self.check_invariants();

@@ -13,6 +13,16 @@ pub(super) enum VmStatus {
     Removed,
 }
 
+/// A node's power (see [`crate::scenario::PowerConfig`]); a crash is not a power
+/// state: a crashed node is on and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PowerState {
+    On,
+    /// Powered on, serving from `NodeRt::ready_ms`.
+    Booting,
+    Off,
+}
+
 #[derive(Debug)]
 pub(super) struct NodeRt {
     pub(super) id: String,
@@ -21,7 +31,17 @@ pub(super) struct NodeRt {
     pub(super) memory_mib: u64,
     pub(super) nic_mbps: f64,
     pub(super) power: Option<[f64; 11]>,
+    /// Serving: on and not crashed.
     pub(super) up: bool,
+    pub(super) pstate: PowerState,
+    /// Down by a crash, until it recovers.
+    pub(super) crashed: bool,
+    /// When a booting node serves.
+    pub(super) ready_ms: TimeMs,
+    pub(super) boot_ms: TimeMs,
+    pub(super) boot_energy_j: f64,
+    /// Since when the control rounds have found it empty (power management).
+    pub(super) empty_since_ms: Option<TimeMs>,
     pub(super) nic_factor: f64,
     pub(super) background_cores: f64,
     /// Until when this node's active time, overload and energy have been charged.
@@ -59,6 +79,11 @@ impl NodeRt {
     pub(super) fn served_frac(&self) -> f64 {
         let u = self.util();
         if u > 1.0 { 1.0 / u } else { 1.0 }
+    }
+
+    /// Off or booting, and so not serving, but not broken: a placement may use it.
+    pub(super) fn asleep(&self) -> bool {
+        self.pstate != PowerState::On
     }
 
     pub(super) fn free_mem_mib(&self) -> u64 {

@@ -119,7 +119,8 @@ impl Simulation {
         let mem = v.memory_mib;
         // The plan was made on the round's snapshot; actions applied since (a scale out
         // placing replicas) may have used the memory it counted on.
-        if self.nodes[dst].free_mem_mib() < mem || !self.nodes[dst].up {
+        let dst_usable = self.nodes[dst].up || self.nodes[dst].asleep();
+        if self.nodes[dst].free_mem_mib() < mem || !dst_usable {
             *self
                 .metrics
                 .unapplied_decisions_by_action
@@ -133,6 +134,8 @@ impl Simulation {
         self.nodes[src].migrations += 1;
         self.nodes[dst].migrations += 1;
         self.vms[vm].migration = Some(id);
+        let from = self.boot_wait_until(dst, now);
+        let boot_s = (from - now) as f64 / 1000.0;
         self.decisions.push(DecisionRecord {
             t_ms: now,
             vm: vm as u32,
@@ -170,7 +173,7 @@ impl Simulation {
             max_throttle_pct: 0.0,
             expected: estimate.map(|e| crate::record::Expected {
                 downtime_ms: e.downtime_s * 1000.0,
-                completion_s: scalelab_engine::planner::expected_completion_s(&e),
+                completion_s: boot_s + scalelab_engine::planner::expected_completion_s(&e),
                 data_sent_mib: e.data_sent_mib,
                 precopy_rounds: e.precopy_rounds,
                 source_utilization: source_util - demand / self.nodes[src].cores,
@@ -203,9 +206,22 @@ impl Simulation {
             let at = now.saturating_add(timeout_s.saturating_mul(1000));
             self.migs[id].deadline = Some(self.q.schedule_timer(at, Ev::Deadline { mig: id }));
         }
-        self.begin_step(id, StepAction::PreMigrationValidation, now);
+        // Validation (its timeout included) begins once the target serves: at once, or
+        // when a target woken for the VM has booted (CloudSim's boot model).
+        self.begin_step(id, StepAction::PreMigrationValidation, from);
         let took = self.step_duration_ms(StepAction::PreMigrationValidation);
-        self.q.schedule(now + took, Ev::StepDone { mig: id });
+        self.q.schedule(from + took, Ev::StepDone { mig: id });
+    }
+
+    /// When a migration's target serves: now, or once it has booted (a target that
+    /// is off is powered on for the migration).
+    fn boot_wait_until(&mut self, dst: usize, now: TimeMs) -> TimeMs {
+        self.power_on(dst, now, "a migration's target");
+        if self.nodes[dst].up {
+            now
+        } else {
+            self.nodes[dst].ready_ms.max(now)
+        }
     }
 
     /// The plan's overall deadline passed with the migration still running.

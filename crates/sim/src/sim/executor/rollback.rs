@@ -140,6 +140,10 @@ impl Simulation {
             if !phase.in_flight() || phase.switched() {
                 continue;
             }
+            // A target still booting has no path yet; validation judges it once up.
+            if phase == Phase::Validation && self.nodes[self.migs[m].dst].asleep() {
+                continue;
+            }
             let reason = self
                 .target_insufficient(m)
                 .or_else(|| self.connectivity_lost(m));
