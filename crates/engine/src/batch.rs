@@ -27,10 +27,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::ClusterSnapshot;
+use crate::consolidation::HostLoad;
 use crate::engine::{Engine, ResourceObservation, VmObservation};
 use crate::forecast::Forecaster;
 use crate::input::{InputError, ensure, from_json_str};
-use crate::model::{ResourceType, ScalingDecision};
+use crate::model::{ResourceType, ScalingAction, ScalingDecision};
 use crate::policy::PolicyConfig;
 use crate::rules::UtilStats;
 
@@ -216,7 +217,67 @@ impl DecideInput {
                 }
             })
             .collect();
-        engine.decide(self.timestamp_ms, Some(&self.cluster), &obs)
+        let mut decisions = engine.decide(self.timestamp_ms, Some(&self.cluster), &obs);
+        if p.consolidation.enabled {
+            self.consolidate(engine, &host_obs, &mut decisions);
+        }
+        decisions
+    }
+
+    /// With `[consolidation]` on: the round's consolidation after its other decisions,
+    /// on the cluster as those leave it (their moves in flight, their targets loaded).
+    /// Each MIGRATE replaces the CPU decision of its VM, or is added for a VM without
+    /// metrics (a host's VMs all move or none does).
+    fn consolidate(
+        &self,
+        engine: &Engine,
+        host_obs: &std::collections::HashMap<&str, ResourceObservation>,
+        decisions: &mut Vec<ScalingDecision>,
+    ) {
+        let mut after = self.cluster.clone();
+        for d in decisions.iter() {
+            let (Some(target), ScalingAction::Migrate) = (&d.target_node_id, d.action) else {
+                continue;
+            };
+            let Some(v) = after.vms.iter().find(|v| v.id == d.vm_id) else {
+                continue;
+            };
+            let (source, demand, mem) = (v.node_id.clone(), v.cpu_demand_cores, v.memory_mib);
+            if let Some(n) = after.nodes.iter_mut().find(|n| &n.id == target) {
+                n.cpu_utilization += demand / n.cores;
+                n.free_memory_mib = n.free_memory_mib.saturating_sub(mem);
+            }
+            after.in_flight.push(crate::cluster::InFlightMigration {
+                vm_id: d.vm_id.clone(),
+                source_node_id: source,
+                target_node_id: target.clone(),
+                min_share_mbps: None,
+            });
+        }
+        let loads: Vec<HostLoad> = after
+            .nodes
+            .iter()
+            .map(|n| HostLoad {
+                node_id: n.id.clone(),
+                stats: host_obs.get(n.id.as_str()).map_or(
+                    UtilStats {
+                        current: n.cpu_utilization,
+                        avg: n.cpu_utilization,
+                        peak: n.cpu_utilization,
+                    },
+                    |o| o.stats,
+                ),
+            })
+            .collect();
+        for c in engine.consolidate(self.timestamp_ms, &after, &loads) {
+            let own = decisions
+                .iter_mut()
+                .find(|d| d.vm_id == c.decision.vm_id && d.resource_type == ResourceType::Cpu);
+            match own {
+                Some(d) => *d = c.decision,
+                None => decisions.push(c.decision),
+            }
+        }
     }
 }
 
@@ -258,6 +319,46 @@ mod tests {
         for m in migrations {
             assert!(m.target_node_id.is_some() && m.migration_plan.is_some());
         }
+    }
+
+    #[test]
+    fn consolidation_empties_the_underloaded_host_of_a_batch() {
+        let node = |id: &str, util: f64| {
+            format!(
+                r#"{{"id": "{id}", "cores": 8, "cpu_utilization": {util}, "memory_mib": 65536,
+                    "free_memory_mib": 32768, "bandwidth_mbps": 10000}}"#
+            )
+        };
+        let vm = |id: &str, node: &str, demand: f64| {
+            format!(
+                r#"{{"id": "{id}", "node_id": "{node}", "vcpus": 2, "memory_mib": 2048,
+                    "cpu_demand_cores": {demand}}}"#
+            )
+        };
+        let src = format!(
+            r#"{{"timestamp_ms": 0, "sample_interval_s": 300,
+                "cluster": {{"nodes": [{}, {}, {}], "vms": [{}, {}, {}]}},
+                "metrics": [{{"vm_id": "a", "cpu": [0.4, 0.4, 0.4]}}]}}"#,
+            node("n0", 0.1),
+            node("n1", 0.5),
+            node("n2", 0.3),
+            vm("a", "n0", 0.8),
+            vm("b", "n1", 4.0),
+            vm("c", "n2", 2.4),
+        );
+        let input = DecideInput::from_json_str(&src).unwrap();
+        // Without consolidation a's own CPU (0.4 of 2 vCPUs) calls for nothing.
+        let plain = input.decide(&Engine::default());
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].action, ScalingAction::NoAction);
+        // With it: n0 (0.1) is below 0.2; a (0.1 of n1's 8 cores) goes to the fullest
+        // node at or below 0.6, n1 (0.5 -> 0.6), and replaces a's own decision.
+        let p = PolicyConfig::from_toml_str("[consolidation]\nenabled = true").unwrap();
+        let ds = input.decide(&Engine::new(p));
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].action, ScalingAction::Migrate);
+        assert_eq!(ds[0].target_node_id.as_deref(), Some("n1"));
+        assert!((ds[0].target_value - 0.6).abs() < 1e-9);
     }
 
     fn err(src: &str) -> InputError {

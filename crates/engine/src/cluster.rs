@@ -11,6 +11,11 @@
 //! Among feasible nodes the lowest post-placement utilization wins, then a node in the
 //! source's rack, then the smallest node id: the choice is deterministic.
 //!
+//! A node that is switched off ([`NodeHealth::Off`]) is a target only when no node
+//! that is on is feasible: it is powered on for the VM (the same tests, its load 0).
+//! Consolidation packs instead ([`ClusterIndex::select_packing_target`]): the fullest
+//! feasible node under the consolidation ceiling wins, so emptied hosts stay empty.
+//!
 //! # Why an index
 //!
 //! Post-placement utilization `(load + d) / cores` is monotone in `load` for nodes of
@@ -40,6 +45,9 @@ pub enum NodeHealth {
     /// Up but not to be given new work (maintenance, recent errors).
     Degraded,
     Down,
+    /// Switched off to save energy (not broken): powered on when a VM needs it and no
+    /// node that is on can take it.
+    Off,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -238,7 +246,7 @@ pub struct Target {
 
 /// Mutable planning state over one snapshot: loads with reservations, free memory,
 /// migration counts.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ClusterIndex<'a> {
     pub snapshot: &'a ClusterSnapshot,
     cfg: PlannerConfig,
@@ -502,6 +510,21 @@ impl<'a> ClusterIndex<'a> {
         self.cluster_migrations
     }
 
+    /// The same index with no cap on concurrent migrations: whether a set of moves
+    /// fits at all, whatever the caps let start now (consolidation drains a host over
+    /// several rounds, but only one whose VMs all fit).
+    pub fn without_caps(&self) -> Self {
+        let mut x = self.clone();
+        x.cfg.max_migrations_per_node = u32::MAX;
+        x.cfg.max_migrations_cluster = u32::MAX;
+        x.healthy_at_cap = 0;
+        x.groups.clear();
+        for node in 0..x.snapshot.nodes.len() {
+            x.insert_eligible(node);
+        }
+        x
+    }
+
     pub fn cluster_cap_reached(&self) -> bool {
         self.cluster_migrations >= self.cfg.max_migrations_cluster
     }
@@ -536,9 +559,7 @@ impl<'a> ClusterIndex<'a> {
             why.source_bandwidth_too_low = true;
             return Err(why);
         }
-        let need_mem = v.memory_mib.saturating_add(self.cfg.memory_margin_mib);
         let demand = v.cpu_demand_cores;
-        let group = self.vm_affinity[vm];
         let source_rack = self.rack[source];
         // (post utilization, other rack?, node, path bandwidth)
         let mut best: Option<(f64, bool, usize, f64)> = None;
@@ -563,34 +584,149 @@ impl<'a> ClusterIndex<'a> {
                 if node == source {
                     continue;
                 }
-                why.considered += 1;
-                if self.free_memory_mib[node] < need_mem {
-                    why.short_of_memory += 1;
+                let Some(bw) = self.admits(vm, node, &mut why) else {
                     continue;
-                }
-                let bw = self.path_bandwidth_mbps(source, node);
-                if bw < self.cfg.min_bandwidth_mbps {
-                    why.short_of_bandwidth += 1;
-                    continue;
-                }
-                if let Some(g) = group
-                    && self.affinity.get(&(node, g)).copied().unwrap_or(0) > 0
-                {
-                    why.anti_affinity += 1;
-                    continue;
-                }
-                if !v.recently_left.is_empty()
-                    && v.recently_left.contains(&self.snapshot.nodes[node].id)
-                {
-                    why.recently_left += 1;
-                    continue;
-                }
+                };
                 group_best_load.get_or_insert(load);
                 let cand = (post, self.rack[node] != source_rack, node, bw);
                 let nodes = &self.snapshot.nodes;
                 let better = best.is_none_or(|b| {
                     cand.0
                         .total_cmp(&b.0)
+                        .then(cand.1.cmp(&b.1))
+                        .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
+                        .is_lt()
+                });
+                if better {
+                    best = Some(cand);
+                }
+            }
+        }
+        match best {
+            Some((post, other_rack, node, bw)) => Ok(Target {
+                node,
+                post_utilization: post,
+                path_bandwidth_mbps: bw,
+                same_rack: !other_rack,
+            }),
+            None => {
+                why.unhealthy = self.unhealthy;
+                why.at_migration_cap = self.healthy_at_cap;
+                Err(why)
+            }
+        }
+    }
+
+    /// The per-node tests every target rule shares, counted in `why` when one fails:
+    /// memory with the margin, the path's bandwidth, anti-affinity, and the nodes the
+    /// VM left recently. The path's bandwidth when all pass.
+    fn admits(&self, vm: usize, node: usize, why: &mut NoTarget) -> Option<f64> {
+        let v = &self.snapshot.vms[vm];
+        why.considered += 1;
+        if self.free_memory_mib[node] < v.memory_mib.saturating_add(self.cfg.memory_margin_mib) {
+            why.short_of_memory += 1;
+            return None;
+        }
+        let bw = self.path_bandwidth_mbps(self.vm_node[vm], node);
+        if bw < self.cfg.min_bandwidth_mbps {
+            why.short_of_bandwidth += 1;
+            return None;
+        }
+        if let Some(g) = self.vm_affinity[vm]
+            && self.affinity.get(&(node, g)).copied().unwrap_or(0) > 0
+        {
+            why.anti_affinity += 1;
+            return None;
+        }
+        if !v.recently_left.is_empty() && v.recently_left.contains(&self.snapshot.nodes[node].id) {
+            why.recently_left += 1;
+            return None;
+        }
+        Some(bw)
+    }
+
+    /// A switched-off node for `vm` when no node that is on can take it: below the
+    /// migration cap, passing [`Self::admits`] and the CPU ceiling; the lowest
+    /// utilization with the VM wins (the largest node), then the source's rack, then
+    /// the smallest id. It is powered on for the VM.
+    pub fn select_off_target(&self, vm: usize) -> Option<Target> {
+        let source = self.vm_node[vm];
+        let demand = self.snapshot.vms[vm].cpu_demand_cores;
+        let nodes = &self.snapshot.nodes;
+        let mut why = NoTarget::default();
+        let mut best: Option<(f64, bool, usize, f64)> = None;
+        for (node, n) in nodes.iter().enumerate() {
+            if n.health != NodeHealth::Off
+                || node == source
+                || self.migrations[node] >= self.cfg.max_migrations_per_node
+            {
+                continue;
+            }
+            let post = (self.load_cores[node] + demand) / n.cores;
+            if post > self.cfg.target_cpu_ceiling {
+                continue;
+            }
+            let Some(bw) = self.admits(vm, node, &mut why) else {
+                continue;
+            };
+            let cand = (post, self.rack[node] != self.rack[source], node, bw);
+            let better = best.is_none_or(|b| {
+                cand.0
+                    .total_cmp(&b.0)
+                    .then(cand.1.cmp(&b.1))
+                    .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
+                    .is_lt()
+            });
+            if better {
+                best = Some(cand);
+            }
+        }
+        best.map(|(post, other_rack, node, bw)| Target {
+            node,
+            post_utilization: post,
+            path_bandwidth_mbps: bw,
+            same_rack: !other_rack,
+        })
+    }
+
+    /// Consolidation's target for `vm`: the fullest healthy node below the migration
+    /// cap that stays at or below `ceiling` with it and passes [`Self::admits`], not
+    /// one marked in `excluded` (hosts being emptied); then the source's rack, then
+    /// the smallest id. Packing keeps the other hosts empty, which is the point.
+    pub fn select_packing_target(
+        &self,
+        vm: usize,
+        ceiling: f64,
+        excluded: &[bool],
+    ) -> Result<Target, NoTarget> {
+        let source = self.vm_node[vm];
+        let demand = self.snapshot.vms[vm].cpu_demand_cores;
+        let nodes = &self.snapshot.nodes;
+        let mut why = NoTarget::default();
+        let mut best: Option<(f64, bool, usize, f64)> = None;
+        for (cores, set) in &self.groups {
+            // Fullest first within each core count: the first feasible load is the
+            // group's best (nodes of equal load compete by rack and id).
+            let mut group_best_load: Option<f64> = None;
+            for &(Ordf(load), node) in set.iter().rev() {
+                if group_best_load.is_some_and(|bl| load < bl) {
+                    break;
+                }
+                if node == source || excluded.get(node).copied().unwrap_or(false) {
+                    continue;
+                }
+                let post = (load + demand) / cores.0;
+                if post > ceiling {
+                    why.over_ceiling += 1;
+                    continue;
+                }
+                let Some(bw) = self.admits(vm, node, &mut why) else {
+                    continue;
+                };
+                group_best_load.get_or_insert(load);
+                let cand = (post, self.rack[node] != self.rack[source], node, bw);
+                let better = best.is_none_or(|b| {
+                    b.0.total_cmp(&cand.0)
                         .then(cand.1.cmp(&b.1))
                         .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
                         .is_lt()

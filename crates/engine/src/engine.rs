@@ -26,6 +26,59 @@ pub struct Decided {
     pub model_utilization: Option<f64>,
 }
 
+/// The plan of a planned migration: `current` the source's utilization, `expected`
+/// the target's after the move as the decision states it, `ceiling` the target's CPU
+/// ceiling.
+pub(crate) fn plan_of(
+    p: &PolicyConfig,
+    index: &ClusterIndex<'_>,
+    m: &PlannedMigration,
+    current: f64,
+    expected: f64,
+    ceiling: f64,
+) -> MigrationPlan {
+    let snap = index.snapshot;
+    let (vm, source, target) = (
+        &snap.vms[m.vm],
+        &snap.nodes[m.source],
+        &snap.nodes[m.target.node],
+    );
+    build_plan(
+        &PlanInputs {
+            vm_id: &vm.id,
+            target_node_id: &target.id,
+            vm_memory_mib: vm.memory_mib,
+            vm_share_of_target: vm.cpu_demand_cores / target.cores,
+            current_utilization: current,
+            expected_utilization: expected,
+            source_relief_pct: source_relief_pct(vm.cpu_demand_cores, source.cores, current),
+            cpu_ceiling_frac: ceiling,
+            rollback_cpu_frac: p.migration.rollback_target_cpu_frac,
+            memory_margin_mib: p.planner.memory_margin_mib,
+            min_bandwidth_mbps: p.planner.min_bandwidth_mbps,
+            path_bandwidth_mbps: m.target.path_bandwidth_mbps,
+            estimate: m.estimate,
+        },
+        &p.migration,
+    )
+}
+
+/// The target's rack relative to the source, and whether it must be powered on.
+pub(crate) fn where_is(
+    m: &PlannedMigration,
+    target: &crate::cluster::NodeSnapshot,
+) -> &'static str {
+    match (
+        m.target.same_rack,
+        target.health == crate::cluster::NodeHealth::Off,
+    ) {
+        (true, false) => "same rack",
+        (false, false) => "other rack",
+        (true, true) => "same rack, switched off: powered on for it",
+        (false, true) => "other rack, switched off: powered on for it",
+    }
+}
+
 /// The seed's 5-tuple: (action, target_value, reasoning, target_node_id, migration_plan).
 pub type DecisionTuple = (
     ScalingAction,
@@ -179,27 +232,13 @@ impl Engine {
                 }
             }
         };
-        let plan = build_plan(
-            &PlanInputs {
-                vm_id: &vm.id,
-                target_node_id: &target.id,
-                vm_memory_mib: vm.memory_mib,
-                vm_share_of_target: vm.cpu_demand_cores / target.cores,
-                current_utilization: host.current,
-                expected_utilization: expected,
-                source_relief_pct: source_relief_pct(
-                    vm.cpu_demand_cores,
-                    source.cores,
-                    host.current,
-                ),
-                cpu_ceiling_frac: p.planner.target_cpu_ceiling,
-                rollback_cpu_frac: p.migration.rollback_target_cpu_frac,
-                memory_margin_mib: p.planner.memory_margin_mib,
-                min_bandwidth_mbps: p.planner.min_bandwidth_mbps,
-                path_bandwidth_mbps: m.target.path_bandwidth_mbps,
-                estimate: m.estimate,
-            },
-            &p.migration,
+        let plan = plan_of(
+            p,
+            index,
+            m,
+            host.current,
+            expected,
+            p.planner.target_cpu_ceiling,
         );
         let forecast_txt = match forecast {
             Some(f) => format!(
@@ -224,11 +263,7 @@ impl Engine {
             vm.cpu_demand_cores,
             vm.memory_mib,
             target.id,
-            if m.target.same_rack {
-                "same rack"
-            } else {
-                "other rack"
-            },
+            where_is(m, target),
             m.target.post_utilization,
             p.planner.target_cpu_ceiling,
             expected,

@@ -27,6 +27,7 @@
 
 pub mod batch;
 pub mod cluster;
+pub mod consolidation;
 pub mod engine;
 pub mod fnv;
 pub mod forecast;
@@ -41,6 +42,7 @@ pub mod rules;
 pub mod triage;
 
 pub use cluster::{ClusterIndex, ClusterSnapshot, NodeHealth, NodeSnapshot, VmSnapshot};
+pub use consolidation::HostLoad;
 pub use engine::{DecisionTuple, Engine, ResourceObservation, VmObservation};
 pub use legacy::AutoScaler;
 pub use model::{ForecasterKind, ResourceForecast, ResourceType, ScalingAction, ScalingDecision};

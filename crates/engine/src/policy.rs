@@ -98,6 +98,95 @@ pub struct PolicyConfig {
     pub planner: PlannerConfig,
     pub forecast: ForecastConfig,
     pub migration: MigrationConfig,
+    #[serde(skip_serializing_if = "ConsolidationConfig::is_default")]
+    pub consolidation: ConsolidationConfig,
+}
+
+/// Energy-aware consolidation: a host that runs little is emptied by MIGRATE decisions
+/// with full plans, all of its VMs or none, onto the fullest hosts that stay under
+/// `target_ceiling` with them, so that it can be switched off. Off by default: the
+/// seed has no such rule, and its decisions stay the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsolidationConfig {
+    pub enabled: bool,
+    /// A host is underloaded when its window average and its current CPU utilization
+    /// are both below this.
+    pub underload_avg: f64,
+    /// A target takes VMs only while it stays at or below this CPU utilization with
+    /// them: headroom under the migration thresholds, so a packed host is not hot.
+    pub target_ceiling: f64,
+    /// Hosts emptied per control round, at most.
+    pub max_hosts_per_round: u32,
+    /// Underloaded hosts tried per control round (a host whose VMs do not all fit
+    /// elsewhere is a wasted try): bounds the round's cost on large fleets.
+    pub max_tries_per_round: u32,
+}
+
+impl Default for ConsolidationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            underload_avg: 0.2,
+            target_ceiling: 0.6,
+            max_hosts_per_round: 1,
+            max_tries_per_round: 8,
+        }
+    }
+}
+
+impl ConsolidationConfig {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    fn validate(&self, migrate_avg: f64, migrate_current: f64) -> Result<(), InputError> {
+        check_range("underload_avg", self.underload_avg, 0.0, 1.0)?;
+        check_range("target_ceiling", self.target_ceiling, 0.0, 1.0)?;
+        ensure(self.underload_avg < migrate_avg, "underload_avg", || {
+            format!(
+                "must be below the migration threshold migrate_avg ({migrate_avg}), got {}: \
+                 a host could be emptied and relieved at once",
+                self.underload_avg
+            )
+        })?;
+        ensure(
+            self.target_ceiling < migrate_current,
+            "target_ceiling",
+            || {
+                format!(
+                    "must be below migrate_current ({migrate_current}), got {}: a packed host \
+                     would be migrated from right after",
+                    self.target_ceiling
+                )
+            },
+        )?;
+        ensure(
+            self.underload_avg < self.target_ceiling,
+            "underload_avg",
+            || {
+                format!(
+                    "must be below target_ceiling ({}), got {}: a target could itself count \
+                     as underloaded",
+                    self.target_ceiling, self.underload_avg
+                )
+            },
+        )?;
+        ensure(self.max_hosts_per_round >= 1, "max_hosts_per_round", || {
+            "must be at least 1".into()
+        })?;
+        ensure(
+            self.max_tries_per_round >= self.max_hosts_per_round,
+            "max_tries_per_round",
+            || {
+                format!(
+                    "must be at least max_hosts_per_round ({}), got {}",
+                    self.max_hosts_per_round, self.max_tries_per_round
+                )
+            },
+        )?;
+        Ok(())
+    }
 }
 
 /// y = intercept + slope x, fitted to (estimate, measured) pairs.
@@ -365,6 +454,7 @@ impl Default for PolicyConfig {
             window_samples: None,
             cooldowns: CooldownConfig::default(),
             planner: PlannerConfig::default(),
+            consolidation: ConsolidationConfig::default(),
             forecast: ForecastConfig::default(),
             migration: MigrationConfig::default(),
         }
@@ -556,6 +646,9 @@ impl PolicyConfig {
         self.planner
             .validate(self.migrate_current)
             .map_err(|e| e.within("planner"))?;
+        self.consolidation
+            .validate(self.migrate_avg, self.migrate_current)
+            .map_err(|e| e.within("consolidation"))?;
         ensure(
             self.migration.rollback_target_cpu_frac >= self.planner.target_cpu_ceiling,
             "migration.rollback_target_cpu_frac",

@@ -221,6 +221,26 @@ pub fn random_scenario(seed: u64) -> Scenario {
     } else {
         PowerConfig::default()
     };
+    // Where hosts switch off, the engine consolidates in some runs, and a Beloglazov
+    // baseline in some.
+    let consolidating = power.switch_off_empty && r.chance(0.6);
+    if consolidating && baseline.is_none() {
+        let underload = range(r, 0.05, 0.4).min(policy.migrate_avg - 0.05);
+        let ceiling = range(r, underload + 0.05, policy.planner.target_cpu_ceiling);
+        let hosts = 1 + r.below(3) as u32;
+        policy.consolidation = scalelab_engine::policy::ConsolidationConfig {
+            enabled: true,
+            underload_avg: underload,
+            target_ceiling: ceiling,
+            max_hosts_per_round: hosts,
+            max_tries_per_round: hosts + r.below(4) as u32,
+        };
+    }
+    let consolidate = consolidating
+        && matches!(
+            baseline,
+            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
+        );
     Scenario {
         name: format!("chaos-{seed}"),
         description: "generated".into(),
@@ -234,6 +254,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
             restart_elsewhere: r.chance(0.5),
             check_invariants: true,
             baseline,
+            consolidate,
             ..SimConfig::default()
         },
         network: NetworkConfig {

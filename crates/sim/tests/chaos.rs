@@ -61,7 +61,8 @@ fn generated_scenarios_exercise_failures_and_migrations() {
     let mut crashes = 0;
     let mut rolled = 0;
     let mut completed = 0;
-    for seed in 0..60 {
+    let (mut offs, mut ons) = (0, 0);
+    for seed in 0..400 {
         let sc = random_scenario(seed);
         let text = toml::to_string(&sc).unwrap();
         let r = Simulation::new(sc, scenario::content_hash(&text), None)
@@ -74,10 +75,14 @@ fn generated_scenarios_exercise_failures_and_migrations() {
             .count();
         rolled += runs::outcomes(&r, scalelab_sim::record::Outcome::RolledBack).len();
         completed += runs::outcomes(&r, scalelab_sim::record::Outcome::Completed).len();
+        offs += r.metrics.host_shutdowns;
+        ons += r.metrics.host_power_ons;
     }
     assert!(
         crashes > 0 && rolled > 0 && completed > 0,
         "{crashes} {rolled} {completed}"
     );
+    // Power states too: hosts switched off, and woken for a placement.
+    assert!(offs > 0 && ons > 0, "{offs} shutdowns, {ons} power-ons");
     assert_eq!(random_scenario(7), random_scenario(7));
 }

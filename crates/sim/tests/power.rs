@@ -187,3 +187,88 @@ fn power_settings_that_cannot_work_are_refused_with_the_field() {
     let e = err(&two_nodes("[power]\nswitch_of_empty = true", "", ""));
     assert!(e.contains("switch_of_empty"), "{e}");
 }
+
+#[test]
+fn the_engine_empties_an_underloaded_host_and_it_switches_off() {
+    let text = r#"
+name = "engine-consolidation"
+seed = 1
+duration_s = 900
+control_interval_s = 300
+sample_interval_s = 300
+[policy.consolidation]
+enabled = true
+[power]
+switch_off_empty = true
+[[nodes]]
+name = "node"
+count = 3
+cores = 8
+memory_mib = 32768
+nic_mbps = 10000
+power = "hp_ml110_g5"
+[[vms]]
+name = "a"
+vcpus = 1
+memory_mib = 2048
+nodes = ["node-0"]
+workload = { kind = "constant", level = 0.5 }
+[[vms]]
+name = "b"
+vcpus = 8
+memory_mib = 2048
+nodes = ["node-1"]
+workload = { kind = "constant", level = 0.5 }
+[[vms]]
+name = "c"
+vcpus = 4
+memory_mib = 2048
+nodes = ["node-2"]
+workload = { kind = "constant", level = 0.5 }
+"#;
+    let r = run_checked(text, None);
+    // node-0 runs 0.5 of 8 cores (0.0625), below the 0.2 threshold; node-1 (0.5) and
+    // node-2 (0.25) are not. a goes to the fullest node that stays at or below 0.6
+    // with it: node-1 (0.5625), not node-2 (0.3125).
+    let ms: Vec<_> = r
+        .migrations
+        .iter()
+        .map(|m| {
+            (
+                m.vm_id.as_str(),
+                r.nodes[m.target as usize].id.as_str(),
+                m.started_ms,
+            )
+        })
+        .collect();
+    assert_eq!(ms, vec![("a", "node-1", 0)]);
+    let m = &r.migrations[0];
+    assert!(
+        m.decision
+            .reasoning
+            .contains("below the consolidation threshold"),
+        "{}",
+        m.decision.reasoning
+    );
+    assert!((m.expected_utilization - 0.5625).abs() < 1e-9);
+    // Emptied, node-0 switches off at the next round.
+    let offs: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::HostPowerOff)
+        .map(|e| (e.t_ms, e.node))
+        .collect();
+    assert_eq!(offs, vec![(300_000, Some(node_ix(&r, "node-0")))]);
+    // Consolidation needs hosts that switch off, and runs in the engine only.
+    let err = |t: &str| {
+        scalelab_sim::Scenario::from_toml_str(t)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(&text.replace("[power]\nswitch_off_empty = true", ""));
+    assert!(e.starts_with("policy.consolidation.enabled:"), "{e}");
+    let e = err(&text.replace("[power]", "[sim]\nbaseline = \"thr\"\n[power]"));
+    assert!(e.starts_with("policy.consolidation.enabled:"), "{e}");
+    let e = err(&text.replace("enabled = true", "enabled = true\nunderload_avg = 0.9"));
+    assert!(e.starts_with("policy.consolidation.underload_avg:"), "{e}");
+}

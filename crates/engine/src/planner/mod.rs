@@ -8,6 +8,7 @@
 //! bring it under `migrate_current`.
 
 pub mod build;
+pub mod consolidate;
 
 use std::collections::BTreeMap;
 
@@ -103,7 +104,47 @@ pub fn try_place(
     if index.node_cap_reached(source) {
         return Err(Rejection::NodeCap { node: source });
     }
-    let mut target = index.select_target(vm).map_err(Rejection::NoTarget)?;
+    // A node that is on first; a switched-off one (powered on for it) only if none is.
+    let target = index
+        .select_target(vm)
+        .or_else(|why| index.select_off_target(vm).ok_or(why))
+        .map_err(Rejection::NoTarget)?;
+    place_at(index, p, params, vm, target)
+}
+
+/// Consolidation's [`try_place`]: the caps, then the fullest node that stays under
+/// the consolidation ceiling (never one of `excluded`, the hosts being emptied).
+pub fn try_pack(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    params: &PreCopyParams,
+    vm: usize,
+    excluded: &[bool],
+) -> Result<PlannedMigration, Rejection> {
+    let source = index.vm_node(vm);
+    if index.cluster_cap_reached() {
+        return Err(Rejection::ClusterCap);
+    }
+    if index.node_cap_reached(source) {
+        return Err(Rejection::NodeCap { node: source });
+    }
+    let target = index
+        .select_packing_target(vm, p.consolidation.target_ceiling, excluded)
+        .map_err(Rejection::NoTarget)?;
+    place_at(index, p, params, vm, target)
+}
+
+/// A chosen target, if the pre-copy model and the network agree: estimate at the
+/// share the migration will get, check it converges and squeezes no other
+/// migration below its plan, then reserve.
+fn place_at(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    params: &PreCopyParams,
+    vm: usize,
+    mut target: crate::cluster::Target,
+) -> Result<PlannedMigration, Rejection> {
+    let source = index.vm_node(vm);
     // Concurrent migrations share NICs: estimate with the share this one gets next to
     // the migrations already at its busier end (in flight and planned), so that a VM
     // on an idle link is not refused for a contention that is not there, and one on a
@@ -160,7 +201,7 @@ fn estimate_at(v: &VmSnapshot, mbps: f64, params: &PreCopyParams) -> PreCopyEsti
 /// End of a round: every migration planned in it is estimated at the share it gets
 /// next to all the others (so its plan's timeouts allow for the sharing), and from
 /// then on held to what that plan needs.
-fn settle_round(
+pub(crate) fn settle_round(
     index: &mut ClusterIndex<'_>,
     p: &PolicyConfig,
     params: &PreCopyParams,

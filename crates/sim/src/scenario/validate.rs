@@ -154,6 +154,27 @@ impl Scenario {
     /// cluster can hold.
     fn validate_power(&self) -> Result<(), InputError> {
         let p = &self.power;
+        if self.policy.consolidation.enabled {
+            let field = "policy.consolidation.enabled";
+            ensure(self.sim.baseline.is_none(), field, || {
+                "is the engine's consolidation, but sim.baseline runs a baseline instead; \
+                 use sim.consolidate for a Beloglazov baseline"
+                    .into()
+            })?;
+            ensure(self.compat.is_none(), field, || {
+                "the engine does not run under the CloudSim profile".into()
+            })?;
+            ensure(self.nodes.iter().any(|g| g.power.is_some()), field, || {
+                "no node has a power model: consolidation saves energy the run cannot \
+                     measure; give the nodes `power`"
+                    .into()
+            })?;
+            ensure(p.switch_off_empty, field, || {
+                "empties hosts to switch them off, but [power] switch_off_empty is not set, \
+                 so they would stay on"
+                    .into()
+            })?;
+        }
         if p.is_default() {
             return Ok(());
         }

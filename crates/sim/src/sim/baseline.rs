@@ -330,27 +330,19 @@ impl Simulation {
     /// What each of the round's moves will get of the network, max-min shared with
     /// the migrations in flight (before switchover) and the rest of the round's.
     fn round_shares_mbps(&self, moves: &[Move]) -> Vec<f64> {
-        let flow = |id: usize, src: usize, dst: usize| {
-            let (ra, rb) = (self.nodes[src].rack, self.nodes[dst].rack);
-            Flow {
-                id,
-                src_nic: src,
-                dst_nic: dst,
-                link: (ra != rb)
-                    .then(|| self.link_capacity_mbps(ra, rb))
-                    .flatten()
-                    .map(|cap| (pair_index(self.racks.len(), ra, rb), cap)),
-                cap_mbps: self.policy.migration.max_bandwidth_mbps,
-            }
-        };
         let mut flows: Vec<Flow> = self
             .active
             .iter()
             .filter(|&&m| !self.migs[m].phase.switched())
-            .map(|&m| flow(usize::MAX, self.migs[m].src, self.migs[m].dst))
+            .map(|&m| self.flow_between(usize::MAX, self.migs[m].src, self.migs[m].dst))
             .collect();
         let base = flows.len();
-        flows.extend(moves.iter().enumerate().map(|(k, m)| flow(k, m.src, m.dst)));
+        flows.extend(
+            moves
+                .iter()
+                .enumerate()
+                .map(|(k, m)| self.flow_between(k, m.src, m.dst)),
+        );
         let caps: Vec<f64> = self
             .nodes
             .iter()
@@ -363,23 +355,6 @@ impl Simulation {
             })
             .collect();
         fair_rates(&flows, &caps)[base..].to_vec()
-    }
-
-    /// The path between two nodes as it will be once both serve (a node that is off
-    /// or booting has its NIC then); 0 when one of them is crashed.
-    pub(super) fn nominal_path_mbps(&self, src: usize, dst: usize) -> f64 {
-        let (a, b) = (&self.nodes[src], &self.nodes[dst]);
-        if a.crashed || b.crashed {
-            return 0.0;
-        }
-        let bw = (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor);
-        match (a.rack != b.rack)
-            .then(|| self.link_capacity_mbps(a.rack, b.rack))
-            .flatten()
-        {
-            Some(link) => bw.min(link),
-            None => bw,
-        }
     }
 
     /// OpenStack Watcher's `workload_balance` audit: the busiest host above 25 %, the

@@ -108,6 +108,7 @@ impl Simulation {
             }
             self.apply_scale(vm, req, now);
         }
+        self.consolidation_round(now);
     }
 
     /// One VM as the triage sees it at `now`: its window, forecast, group size and
@@ -131,13 +132,49 @@ impl Simulation {
             .max(v.group.and_then(|g| self.groups[g].last_scaled_ms))
     }
 
-    /// The engine's view: every node, and the VMs it needs (candidates, anti-affinity
-    /// members, candidates' service groups).
+    /// The engine's view and its observations of the candidates (see
+    /// [`Self::cluster_snapshot`]).
     pub(super) fn snapshot_for(
         &mut self,
         candidates: &[usize],
         now: TimeMs,
     ) -> (ClusterSnapshot, Vec<VmObservation>) {
+        let snapshot = self.cluster_snapshot(candidates, now);
+        let step = self.sample_ms / 1000;
+        let obs = candidates
+            .iter()
+            .map(|&c| {
+                let v = &self.vms[c];
+                let n = v.node.unwrap_or(0);
+                let host = &self.nodes[n];
+                VmObservation {
+                    vm_id: v.id.clone(),
+                    resources: vec![ResourceObservation {
+                        resource_type: ResourceType::Cpu,
+                        stats: v.hist.stats(),
+                        forecast: v.forecaster.forecast(ResourceType::Cpu, step),
+                    }],
+                    host_cpu: Some(ResourceObservation {
+                        resource_type: ResourceType::Cpu,
+                        stats: host.hist.stats(),
+                        forecast: host.forecaster.forecast(ResourceType::Cpu, step),
+                    }),
+                    last_scaled_ms: self.scaled_at(c).map(|t| t as i64),
+                    last_migrated_ms: v.left.map(|(_, t)| t as i64),
+                }
+            })
+            .collect();
+        (snapshot, obs)
+    }
+
+    /// The engine's view: every node (a node that is off or booting as switched off,
+    /// with the NIC it will have), and the VMs it needs (`candidates`, anti-affinity
+    /// members, candidates' service groups).
+    pub(super) fn cluster_snapshot(
+        &mut self,
+        candidates: &[usize],
+        now: TimeMs,
+    ) -> ClusterSnapshot {
         let mut include = vec![false; self.vms.len()];
         for &c in candidates {
             include[c] = true;
@@ -172,15 +209,22 @@ impl Simulation {
                 .collect();
         }
         for (snap, n) in nodes.iter_mut().zip(&self.nodes) {
-            snap.cpu_utilization = if n.up {
+            let usable = n.up || n.asleep();
+            snap.cpu_utilization = if usable {
                 (n.load_cores + n.reserved_cores) / n.cores
             } else {
                 0.0
             };
             snap.free_memory_mib = n.free_mem_mib();
-            snap.bandwidth_mbps = if n.up { n.nic_mbps * n.nic_factor } else { 0.0 };
+            snap.bandwidth_mbps = if usable {
+                n.nic_mbps * n.nic_factor
+            } else {
+                0.0
+            };
             snap.health = if n.up {
                 NodeHealth::Healthy
+            } else if n.asleep() {
+                NodeHealth::Off
             } else {
                 NodeHealth::Down
             };
@@ -227,37 +271,72 @@ impl Simulation {
             .flat_map(|a| (a + 1..nr).map(move |b| (a, b)))
             .filter_map(|(a, b)| self.link_capacity_mbps(a, b))
             .reduce(f64::min);
-        let snapshot = ClusterSnapshot {
+        ClusterSnapshot {
             nodes,
             vms,
             inter_rack_bandwidth_mbps: inter_rack,
             in_flight,
+        }
+    }
+
+    /// The engine's consolidation (policy `[consolidation]`): the hosts it may empty,
+    /// under the threshold with every VM free to move (running, not migrating, out of
+    /// its MIGRATE cooldown), offered with their window stats; its MIGRATE decisions
+    /// start at once, and `[power]` switches the emptied hosts off.
+    fn consolidation_round(&mut self, now: TimeMs) {
+        let c = &self.policy.consolidation;
+        if !c.enabled {
+            return;
+        }
+        let u = c.underload_avg;
+        let free = |s: &Self, v: usize| {
+            let x = &s.vms[v];
+            x.status == VmStatus::Running
+                && x.migration.is_none()
+                && !x.paused
+                && !s.view(v, now).held(&s.policy, Act::Migrate)
         };
-        let step = self.sample_ms / 1000;
-        let obs = candidates
-            .iter()
-            .map(|&c| {
-                let v = &self.vms[c];
-                let n = v.node.unwrap_or(0);
-                let host = &self.nodes[n];
-                VmObservation {
-                    vm_id: v.id.clone(),
-                    resources: vec![ResourceObservation {
-                        resource_type: ResourceType::Cpu,
-                        stats: v.hist.stats(),
-                        forecast: v.forecaster.forecast(ResourceType::Cpu, step),
-                    }],
-                    host_cpu: Some(ResourceObservation {
-                        resource_type: ResourceType::Cpu,
-                        stats: host.hist.stats(),
-                        forecast: host.forecaster.forecast(ResourceType::Cpu, step),
-                    }),
-                    last_scaled_ms: self.scaled_at(c).map(|t| t as i64),
-                    last_migrated_ms: v.left.map(|(_, t)| t as i64),
-                }
+        let hosts: Vec<usize> = (0..self.nodes.len())
+            .filter(|&n| {
+                let x = &self.nodes[n];
+                x.up && x.migrations == 0
+                    && x.reserved_cores == 0.0
+                    && x.stats.avg < u
+                    && x.stats.current < u
+                    && !self.node_vms[n].is_empty()
+                    && self.node_vms[n].iter().all(|&v| free(self, v as usize))
             })
             .collect();
-        (snapshot, obs)
+        if hosts.is_empty() {
+            return;
+        }
+        let vms: Vec<usize> = hosts
+            .iter()
+            .flat_map(|&n| self.node_vms[n].iter().map(|&v| v as usize))
+            .collect();
+        let by_id: std::collections::BTreeMap<String, usize> =
+            vms.iter().map(|&v| (self.vms[v].id.clone(), v)).collect();
+        let snapshot = self.cluster_snapshot(&vms, now);
+        let loads: Vec<scalelab_engine::HostLoad> = hosts
+            .iter()
+            .map(|&n| scalelab_engine::HostLoad {
+                node_id: self.nodes[n].id.clone(),
+                stats: self.nodes[n].stats,
+            })
+            .collect();
+        let decided = self.engine.consolidate(now as i64, &snapshot, &loads);
+        self.snapshot_nodes = snapshot.nodes;
+        for d in decided {
+            let Some(&vm) = by_id.get(&d.decision.vm_id) else {
+                self.violation(format!(
+                    "consolidation moved unknown VM {}",
+                    d.decision.vm_id
+                ));
+                continue;
+            };
+            self.decision_counts[action_index(Act::Migrate)] += 1;
+            self.start_migration(vm, d.decision, d.estimate, d.model_utilization, now);
+        }
     }
 
     /// What an in-flight migration still needs of its path for its plan's pre-copy and

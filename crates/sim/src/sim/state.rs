@@ -265,18 +265,43 @@ impl Simulation {
     }
 
     pub(super) fn path_capacity_mbps(&self, src: usize, dst: usize) -> f64 {
-        let (a, b) = (&self.nodes[src], &self.nodes[dst]);
-        let bw = if a.up && b.up {
-            (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor)
+        if self.nodes[src].up && self.nodes[dst].up {
+            self.nominal_path_mbps(src, dst)
         } else {
             0.0
-        };
+        }
+    }
+
+    /// The path between two nodes as it will be once both serve (a node that is off
+    /// or booting has its NIC then); 0 when one of them is crashed.
+    pub(super) fn nominal_path_mbps(&self, src: usize, dst: usize) -> f64 {
+        let (a, b) = (&self.nodes[src], &self.nodes[dst]);
+        if a.crashed || b.crashed {
+            return 0.0;
+        }
+        let bw = (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor);
         match (a.rack != b.rack)
             .then(|| self.link_capacity_mbps(a.rack, b.rack))
             .flatten()
         {
             Some(link) => bw.min(link),
             None => bw,
+        }
+    }
+
+    /// A migration flow between two nodes, over the inter-rack link when they are in
+    /// different racks, capped by the policy's migration bandwidth.
+    pub(super) fn flow_between(&self, id: usize, src: usize, dst: usize) -> Flow {
+        let (ra, rb) = (self.nodes[src].rack, self.nodes[dst].rack);
+        Flow {
+            id,
+            src_nic: src,
+            dst_nic: dst,
+            link: (ra != rb)
+                .then(|| self.link_capacity_mbps(ra, rb))
+                .flatten()
+                .map(|cap| (pair_index(self.racks.len(), ra, rb), cap)),
+            cap_mbps: self.policy.migration.max_bandwidth_mbps,
         }
     }
 

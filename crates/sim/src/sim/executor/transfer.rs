@@ -54,21 +54,7 @@ impl Simulation {
             .active
             .iter()
             .filter(|&&m| self.migs[m].transfer.is_some())
-            .map(|&m| {
-                let mig = &self.migs[m];
-                let (ra, rb) = (self.nodes[mig.src].rack, self.nodes[mig.dst].rack);
-                let link = (ra != rb)
-                    .then(|| self.link_capacity_mbps(ra, rb))
-                    .flatten()
-                    .map(|cap| (pair_index(self.racks.len(), ra, rb), cap));
-                Flow {
-                    id: m.ix(),
-                    src_nic: mig.src,
-                    dst_nic: mig.dst,
-                    link,
-                    cap_mbps: self.policy.migration.max_bandwidth_mbps,
-                }
-            })
+            .map(|&m| self.flow_between(m.ix(), self.migs[m].src, self.migs[m].dst))
             .collect();
         let nic_caps: Vec<f64> = self
             .nodes
