@@ -51,6 +51,36 @@ fn numbers_within_tolerance_pass_and_outside_fail() {
 }
 
 #[test]
+fn the_engine_runs_in_the_suite_reported_not_judged() {
+    let dir = TempDir::new("validate-engine");
+    let engine = "[[runs]]\nlabel = \"engine\"\n\
+                  policy = { consolidation = { enabled = true } }\n";
+    let s = suite(&dir, 56_580.0 / 3.6e6, "");
+    let text = std::fs::read_to_string(&s).unwrap() + engine;
+    std::fs::write(&s, text).unwrap();
+    let o = scalelab(&["validate", p(&s)]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    // Only the baseline's numbers are judged; the engine appears in the table. On the
+    // small day (one VM at 50 % on one host, the other off) it has nothing to do: the
+    // same energy and shutdown as THR, and no migration.
+    assert!(out.contains("all 3 numbers within tolerance"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| engine |"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.starts_with("| engine | 0.02 | 0 |"), "{row}");
+    assert!(out.contains("ranked by ESV"), "{out}");
+    // A policy the engine refuses is one line naming the run and the field.
+    let bad = std::fs::read_to_string(&s)
+        .unwrap()
+        .replace("enabled = true }", "enabled = true, underload_avg = 0.9 }");
+    std::fs::write(&s, bad).unwrap();
+    let o = scalelab(&["validate", p(&s)]);
+    assert_one_line_error(&o, &["runs[1] (engine)", "underload_avg"]);
+}
+
+#[test]
 fn bad_suites_are_one_line_errors() {
     let dir = TempDir::new("validate-bad");
     let s = suite(&dir, 0.0157, "colour = 0.1");

@@ -15,6 +15,9 @@
 //! parameter = 0.8
 //! selection = "mmt"
 //! reference = { energy_kwh = 198.08, migrations = 27728, ... }
+//! [[runs]]                          # no baseline: the engine, reported, not judged
+//! label = "engine"
+//! policy = { consolidation = { enabled = true } }    # merged into the policy
 //! [[studies]]                       # the same runs again, changed; reported, not judged
 //! label = "scalelab's migration model"
 //! overlay = { compat = { migrations = "precopy" } }   # merged into the scenario
@@ -89,11 +92,19 @@ enum Tolerance {
 #[serde(deny_unknown_fields)]
 struct SuiteRun {
     label: String,
-    baseline: Baseline,
+    /// The literature policy; absent = the engine, with `policy` merged over the
+    /// scenario's policy.
+    #[serde(default)]
+    baseline: Option<Baseline>,
     #[serde(default)]
     parameter: Option<f64>,
     #[serde(default)]
     selection: VmSelection,
+    #[serde(default)]
+    policy: toml::Table,
+    /// The peer's numbers; absent (the engine, which the peer never ran) = reported
+    /// in the tables, not judged.
+    #[serde(default)]
     reference: BTreeMap<String, f64>,
 }
 
@@ -127,8 +138,13 @@ pub use scalelab_report::validation::ValidationRow as Row;
 fn show(metric: &str, v: f64) -> String {
     match metric {
         "migrations" | "host_shutdowns" => human::count(v.round() as u64),
+        // Fixed decimals where the literature's policies land, significant digits below
+        // (the engine's SLAV is orders of magnitude smaller).
+        "slatah" | "pdm" if v != 0.0 && v < 5e-5 => format!("{:.2e} %", v * 100.0),
         "slatah" | "pdm" => format!("{:.2} %", v * 100.0),
+        "slav" if v != 0.0 && v < 1e-7 => format!("{:.2e} %", v * 100.0),
         "slav" => format!("{:.5} %", v * 100.0),
+        "esv" if v != 0.0 && v < 1e-3 => format!("{v:.2e}"),
         "esv" => format!("{v:.6}"),
         _ => format!("{v:.2}"),
     }
@@ -196,11 +212,18 @@ fn run_all(
         .enumerate()
         .map(|(i, r)| {
             let mut sc = parsed.scenario.clone();
-            sc.sim.baseline = Some(r.baseline);
+            let at = || format!("{}: {what}runs[{i}] ({})", path.display(), r.label);
+            sc.sim.baseline = r.baseline;
             sc.sim.baseline_parameter = r.parameter;
             sc.sim.vm_selection = r.selection;
-            sc.validate()
-                .with_context(|| format!("{}: {what}runs[{i}] ({})", path.display(), r.label))?;
+            if !r.policy.is_empty() {
+                let mut p = toml::Table::try_from(&sc.policy).with_context(at)?;
+                merge(&mut p, &r.policy);
+                sc.policy = toml::Value::Table(p)
+                    .try_into()
+                    .map_err(|e| anyhow!("{}: policy: {e}", at()))?;
+            }
+            sc.validate().with_context(at)?;
             Ok((r, sc))
         })
         .collect::<Result<_>>()?;
@@ -277,7 +300,8 @@ pub fn validate(path: &Path, records: Option<&Path>) -> Result<Report> {
             .collect(),
     };
     let mut studies = Vec::new();
-    if !suite.studies.is_empty() {
+    // A run without reference numbers (the engine) shows only in the tables.
+    if !suite.studies.is_empty() || suite.runs.iter().any(|r| r.reference.is_empty()) {
         studies.push(table_of("the peer's model", &recs));
         let doc: toml::Table =
             toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", sc_path.display()))?;
@@ -358,7 +382,7 @@ pub fn study_table(t: &StudyTable) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {:.5} | {} | {} | {} |",
+            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.run,
             m.energy_kwh.unwrap_or(0.0),
             human::count(m.migrations as u64),
@@ -368,7 +392,11 @@ pub fn study_table(t: &StudyTable) -> String {
             show("slatah", m.overload_time_frac),
             show("pdm", m.pdm),
             show("slav", m.slav),
-            m.esv.unwrap_or(0.0),
+            match m.esv {
+                Some(e) if e != 0.0 && e < 1e-3 => format!("{e:.2e}"),
+                Some(e) => format!("{e:.5}"),
+                None => "-".into(),
+            },
             human::count(m.host_shutdowns as u64),
             human::count((m.migration_downtime_ms as f64 / 1000.0).round() as u64),
             pause,

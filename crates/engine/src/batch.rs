@@ -234,26 +234,10 @@ impl DecideInput {
         host_obs: &std::collections::HashMap<&str, ResourceObservation>,
         decisions: &mut Vec<ScalingDecision>,
     ) {
-        let mut after = self.cluster.clone();
-        for d in decisions.iter() {
-            let (Some(target), ScalingAction::Migrate) = (&d.target_node_id, d.action) else {
-                continue;
-            };
-            let Some(v) = after.vms.iter().find(|v| v.id == d.vm_id) else {
-                continue;
-            };
-            let (source, demand, mem) = (v.node_id.clone(), v.cpu_demand_cores, v.memory_mib);
-            if let Some(n) = after.nodes.iter_mut().find(|n| &n.id == target) {
-                n.cpu_utilization += demand / n.cores;
-                n.free_memory_mib = n.free_memory_mib.saturating_sub(mem);
-            }
-            after.in_flight.push(crate::cluster::InFlightMigration {
-                vm_id: d.vm_id.clone(),
-                source_node_id: source,
-                target_node_id: target.clone(),
-                min_share_mbps: None,
-            });
-        }
+        let after = self.cluster.with_moves(decisions.iter().filter_map(|d| {
+            let target = d.target_node_id.as_deref()?;
+            (d.action == ScalingAction::Migrate).then_some((d.vm_id.as_str(), target))
+        }));
         let loads: Vec<HostLoad> = after
             .nodes
             .iter()

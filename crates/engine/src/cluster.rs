@@ -116,6 +116,29 @@ pub struct ClusterSnapshot {
 }
 
 impl ClusterSnapshot {
+    /// The cluster as decided migrations leave it: each `(vm id, target id)` in flight,
+    /// its target carrying the VM's demand and memory. What a later decision of the
+    /// same round (consolidation after relief) must plan on.
+    pub fn with_moves<'m>(&self, moves: impl IntoIterator<Item = (&'m str, &'m str)>) -> Self {
+        let mut after = self.clone();
+        for (vm, target) in moves {
+            let Some(v) = self.vms.iter().find(|v| v.id == vm) else {
+                continue;
+            };
+            if let Some(n) = after.nodes.iter_mut().find(|n| n.id == target) {
+                n.cpu_utilization += v.cpu_demand_cores / n.cores;
+                n.free_memory_mib = n.free_memory_mib.saturating_sub(v.memory_mib);
+            }
+            after.in_flight.push(InFlightMigration {
+                vm_id: v.id.clone(),
+                source_node_id: v.node_id.clone(),
+                target_node_id: target.to_string(),
+                min_share_mbps: None,
+            });
+        }
+        after
+    }
+
     /// Check that every value is finite and in range and that every reference resolves.
     pub fn validate(&self) -> Result<(), InputError> {
         let mut node_ids = HashMap::with_capacity_and_hasher(self.nodes.len(), Default::default());

@@ -193,7 +193,7 @@ impl Dc {
     }
 
     /// The VM's dirty rate now, MiB/s.
-    fn dirty_now(&self, v: usize) -> f64 {
+    pub(super) fn dirty_now(&self, v: usize) -> f64 {
         let ls = self.live.as_ref().expect("pre-copy migrations are on");
         let (rate, follows, _) = ls.dirty[v];
         if follows {

@@ -20,12 +20,14 @@
 //! | PDM | MIPS a migrating VM asked for but did not get, over all MIPS asked for | CPU lost to overhead over CPU asked |
 //!
 //! The policies are the baselines (`sim.baseline`, `sim.baseline_parameter`,
-//! `sim.vm_selection`) with CloudSim's underload consolidation; initial placement is
+//! `sim.vm_selection`) with CloudSim's underload consolidation, or, without a
+//! baseline, the engine (`engine.rs`, held to the same rules); initial placement is
 //! the policy's own power-aware best fit, VM by VM, each asking for its full size.
 //! A VM placed in a round can be moved again in the same round (CloudSim does not
 //! exclude the targets of overload moves from consolidation); this is reproduced
 //! (under scalelab's migration model such a VM migrates once, to its last target).
 
+mod engine;
 mod live;
 #[cfg(test)]
 mod live_tests;
@@ -144,6 +146,10 @@ struct Dc {
     arrivals: u32,
     /// scalelab's pre-copy migrations (`compat.migrations = "precopy"`), else CloudSim's.
     live: Option<live::LiveState>,
+    /// The engine in place of a baseline (no `sim.baseline`), and the decisions of its
+    /// last round by VM, for the records of the migrations they start.
+    engine: Option<engine::EngineRound>,
+    engine_decisions: BTreeMap<usize, ScalingDecision>,
 }
 
 fn ms(t: f64) -> u64 {
@@ -263,7 +269,7 @@ pub fn run(
             interval_s,
         },
         policy,
-        migrate: policy.detect != Baseline::NoMigration,
+        migrate: policy.detect != Baseline::NoMigration || sc.sim.baseline.is_none(),
         zero_finishes,
         rng: Pcg32::new(derive(sc.seed, stream::STEP_FAILURES), 11),
         q: Queue::default(),
@@ -294,6 +300,12 @@ pub fn run(
         schedule,
         arrivals: 0,
         live,
+        engine: sc
+            .sim
+            .baseline
+            .is_none()
+            .then(|| engine::EngineRound::new(sc)),
+        engine_decisions: BTreeMap::new(),
     };
     dc.initial_placement();
     dc.q.push(UPDATE_OFFSET_S + interval_s, Ev::Tick);
@@ -587,7 +599,11 @@ impl Dc {
         if !self.migrate {
             return;
         }
-        let moves = self.policy.round(&mut self.c, &mut self.rng);
+        let moves = if self.engine.is_some() {
+            self.engine_moves(t)
+        } else {
+            self.policy.round(&mut self.c, &mut self.rng)
+        };
         if self.live.is_some() {
             self.decide_live(t, moves);
         } else {
@@ -679,18 +695,21 @@ impl Dc {
                 "underloaded"
             }
         );
-        let decision = ScalingDecision {
-            vm_id: self.vm_ids[v].clone(),
-            resource_type: ResourceType::Cpu,
-            action: ScalingAction::Migrate,
-            current_value: source_util,
-            target_value: m.expected_util,
-            confidence: 1.0,
-            reasoning,
-            timestamp_ms: ms(t) as i64,
-            target_node_id: Some(self.node_ids[m.target].clone()),
-            migration_plan: None,
-        };
+        let decision = self
+            .engine_decisions
+            .remove(&v)
+            .unwrap_or_else(|| ScalingDecision {
+                vm_id: self.vm_ids[v].clone(),
+                resource_type: ResourceType::Cpu,
+                action: ScalingAction::Migrate,
+                current_value: source_util,
+                target_value: m.expected_util,
+                confidence: 1.0,
+                reasoning,
+                timestamp_ms: ms(t) as i64,
+                target_node_id: Some(self.node_ids[m.target].clone()),
+                migration_plan: None,
+            });
         self.events.push(EventRecord {
             t_ms: ms(t),
             kind: EventKind::MigrationStart,

@@ -228,7 +228,10 @@ fn compat_scenarios_refuse_what_the_profile_cannot_run() {
             .unwrap_err()
             .to_string()
     };
-    let e = err("baseline = \"beloglazov_thr\"", "");
+    let e = err(
+        "baseline = \"beloglazov_thr\"",
+        "baseline = \"watcher_workload_balance\"",
+    );
     assert!(e.starts_with("sim.baseline:"), "{e}");
     let e = err("power = \"hp_ml110_g4\"", "");
     assert!(e.starts_with("nodes[0].power:"), "{e}");
@@ -424,4 +427,54 @@ fn trace_vms_arrive_and_leave_with_their_trace() {
         e.starts_with("vms[0].trace_lifecycle:") && e.contains("arrive_s"),
         "{e}"
     );
+}
+
+#[test]
+fn the_engine_decides_in_cloudsims_datacenter() {
+    // No baseline: the engine is the policy. Three hosts of 2 x 1000 MIPS; three VMs
+    // of 1000 MIPS at 10 %. CloudSim's placement (each VM at its full size, the hosts'
+    // power as of their last update, when all were idle): one VM per host, each host
+    // rising 16 W with its first VM and 31 W with a second.
+    let text = "name = \"engine-compat\"\nduration_s = 1200\ncontrol_interval_s = 300\n\
+        [compat]\nprofile = \"cloudsim\"\n\
+        [policy.planner]\nmemory_margin_mib = 0\n\
+        [policy.consolidation]\nenabled = true\n\
+        [[nodes]]\nname = \"h\"\ncount = 3\ncores = 2\ncore_mips = 1000\nmemory_mib = 4096\n\
+        nic_mbps = 1000\npower = \"hp_ml110_g4\"\n\
+        [[vms]]\nname = \"v\"\ncount = 3\nvcpus = 1\nmips = 1000\nmemory_mib = 1000\n\
+        workload = { kind = \"constant\", level = 0.1 }\n";
+    let r = run(text);
+    let init: Vec<_> = r
+        .placements
+        .iter()
+        .filter(|p| p.t_ms == 0)
+        .map(|p| p.node)
+        .collect();
+    assert_eq!(init, vec![Some(0), Some(1), Some(2)]);
+    // At 300.1 s the engine sees every host at 0.05 (100 of 2 "cores" of 1000 MIPS),
+    // under the 0.2 consolidation threshold: h-0 first (ties by id), its v-0 (0.1
+    // cores) packed onto the fullest host at or below 0.6, h-1 (tied with h-2 at 0.1
+    // with it, the lower id); one host a round. At 600.1 s h-0 is off, h-1 runs 0.1
+    // and h-2 0.05: h-2 is emptied onto h-1 (0.15). At 900.1 s only h-1 is on.
+    let moves: Vec<_> = r
+        .migrations
+        .iter()
+        .map(|m| (m.vm_id.as_str(), m.target, m.started_ms))
+        .collect();
+    assert_eq!(moves, vec![("v-0", 1, 300_100), ("v-2", 1, 600_100)]);
+    let d = &r.migrations[0].decision;
+    assert!(
+        d.reasoning.starts_with("host h-0 CPU at 0.05"),
+        "{}",
+        d.reasoning
+    );
+    assert!(d.migration_plan.is_some());
+    assert!((d.target_value - 0.1).abs() < 1e-9, "{}", d.target_value);
+    // CloudSim's migration: 1000 MB over half of 1 Gbit/s, 16 s; then its source is
+    // empty and off: two shutdowns in all.
+    assert_eq!(r.migrations[0].ended_ms, Some(316_100));
+    assert_eq!(r.metrics.host_shutdowns, 2);
+    // Without consolidation the engine has nothing to do on so calm a day.
+    let calm = run(&text.replace("[policy.consolidation]\nenabled = true\n", ""));
+    assert!(calm.migrations.is_empty());
 }

@@ -161,15 +161,13 @@ impl Scenario {
                  use sim.consolidate for a Beloglazov baseline"
                     .into()
             })?;
-            ensure(self.compat.is_none(), field, || {
-                "the engine does not run under the CloudSim profile".into()
-            })?;
             ensure(self.nodes.iter().any(|g| g.power.is_some()), field, || {
                 "no node has a power model: consolidation saves energy the run cannot \
                      measure; give the nodes `power`"
                     .into()
             })?;
-            ensure(p.switch_off_empty, field, || {
+            // The CloudSim profile switches empty hosts off by itself.
+            ensure(self.compat.is_some() || p.switch_off_empty, field, || {
                 "empties hosts to switch them off, but [power] switch_off_empty is not set, \
                  so they would stay on"
                     .into()
@@ -311,21 +309,12 @@ impl Scenario {
                 ));
             }
         }
-        match self.sim.baseline {
-            None => {
-                return Err(InputError::field(
-                    "sim.baseline",
-                    "the CloudSim profile runs a literature policy (beloglazov_thr, _iqr, \
-                     _mad, _lr, _lrr or no_migration); the engine does not run under it",
-                ));
-            }
-            Some(Baseline::Watcher) => {
-                return Err(InputError::field(
-                    "sim.baseline",
-                    "watcher_workload_balance is not part of CloudSim; use it without [compat]",
-                ));
-            }
-            Some(_) => {}
+        // No baseline: the engine decides in CloudSim's datacenter (cloudsim/engine.rs).
+        if self.sim.baseline == Some(Baseline::Watcher) {
+            return Err(InputError::field(
+                "sim.baseline",
+                "watcher_workload_balance is not part of CloudSim; use it without [compat]",
+            ));
         }
         ensure(self.failures.is_empty(), "failures", || {
             "CloudSim's model has no failures; remove them or the [compat] section".into()
