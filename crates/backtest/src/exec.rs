@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use scalelab_sim::baselines::Baseline;
 use scalelab_sim::record::RunMetrics;
 use scalelab_sim::{ParsedScenario, RunOptions, Scenario, run_scenario};
 
@@ -97,6 +98,9 @@ pub fn jobs(plan: &Plan, scenarios: &[LoadedScenario]) -> Vec<Job> {
     let mut out = Vec::new();
     for c in &plan.configs {
         for (si, s) in scenarios.iter().enumerate() {
+            if !runs_on(c, &s.scenario) {
+                continue;
+            }
             let seeds = if plan.spec.seeds.is_empty() {
                 vec![s.scenario.seed]
             } else {
@@ -128,15 +132,43 @@ pub fn shard(jobs: Vec<Job>, k: u32, n: u32) -> Vec<Job> {
         .collect()
 }
 
-/// Run one job.
+/// Whether a config can run on a scenario: Watcher is no part of CloudSim, so the
+/// CloudSim profile has no run of it.
+fn runs_on(config: &Config, sc: &scalelab_sim::Scenario) -> bool {
+    !(sc.compat.is_some() && config.baseline == Some(Baseline::Watcher))
+}
+
+/// Run one job. A Beloglazov baseline consolidates, as in CloudSim, where the
+/// scenario's hosts switch off when empty.
 pub fn run_one(plan: &Plan, scenarios: &[LoadedScenario], job: &Job) -> Result<RunResult, String> {
     let s = &scenarios[job.scenario];
     let config = &plan.configs[job.config_id as usize];
     let mut sc = s.scenario.clone();
+    // The scenario's own baseline settings belong to its baseline: another baseline
+    // runs with its published parameter, and the engine with none.
+    if sc.sim.baseline != config.baseline {
+        sc.sim.baseline_parameter = None;
+        if config.baseline.is_none() {
+            sc.sim.vm_selection = Default::default();
+        }
+    }
     sc.sim.baseline = config.baseline;
+    sc.sim.consolidate = sc.compat.is_none()
+        && sc.power.switch_off_empty
+        && matches!(
+            config.baseline,
+            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
+        );
     sc.policy = config
         .apply(&sc.policy)
         .map_err(|e| format!("{}: {e}", s.path.display()))?;
+    // The engine's policy meets the scenario's rules (consolidation needs hosts that
+    // switch off), and a baseline in place of the engine leaves its policy unused.
+    if config.baseline.is_some() {
+        sc.policy.consolidation.enabled = false;
+    }
+    sc.validate()
+        .map_err(|e| format!("{}: {}: {e}", s.path.display(), config.label()))?;
     let opts = RunOptions {
         seed: Some(job.seed),
         check_limits: false,

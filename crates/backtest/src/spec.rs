@@ -207,6 +207,26 @@ fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), InputError
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
         let obj = cur.as_object_mut().ok_or_else(|| unknown_param(path))?;
+        // Sections and keys a policy leaves out when unset (`[consolidation]`, one
+        // cooldown) are still fields: added when the policy type knows the path.
+        if !obj.contains_key(*part) {
+            if !policy_knows(path, &value) {
+                return Err(unknown_param(path));
+            }
+            let fresh = if i + 1 == parts.len() {
+                // Unknown kind: a whole number is written as an integer, which both
+                // integer and float fields read.
+                match value.as_f64() {
+                    Some(f) if value.is_f64() && f.fract() == 0.0 && f >= 0.0 => {
+                        Value::from(f as u64)
+                    }
+                    _ => value.clone(),
+                }
+            } else {
+                Value::Object(Default::default())
+            };
+            obj.insert(part.to_string(), fresh);
+        }
         let slot = obj.get_mut(*part).ok_or_else(|| unknown_param(path))?;
         if i + 1 == parts.len() {
             let value = match (&*slot, &value) {
@@ -224,6 +244,21 @@ fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), InputError
         cur = slot;
     }
     Err(unknown_param(path))
+}
+
+/// Whether `path` names a policy field: a policy of only that key parses, or fails for
+/// another reason than an unknown field (the value's type is checked with the rest).
+fn policy_knows(path: &str, value: &Value) -> bool {
+    let mut probe = value.clone();
+    for part in path.split('.').rev() {
+        let mut m = serde_json::Map::new();
+        m.insert(part.to_string(), probe);
+        probe = Value::Object(m);
+    }
+    match serde_json::from_value::<PolicyConfig>(probe) {
+        Ok(_) => true,
+        Err(e) => !e.to_string().contains("unknown field"),
+    }
 }
 
 fn unknown_param(path: &str) -> InputError {
@@ -589,6 +624,36 @@ mod tests {
         );
         assert!(glob_match("a*b?c", "axxbyc"));
         assert!(!glob_match("a*b", "ac"));
+    }
+
+    #[test]
+    fn sections_a_policy_leaves_out_can_be_swept() {
+        // `[consolidation]` and unset cooldowns are not written by a default policy,
+        // but they are fields: a sweep sets them; a typo in them is still refused.
+        let base = "name = \"o\"\nscenarios = [\"hot-node-relief.toml\"]\n[parameters]\n";
+        let p = plan(&format!(
+            "{base}\"consolidation.enabled\" = {{ values = [true] }}\n\
+             \"consolidation.underload_avg\" = {{ values = [0.3] }}\n\
+             \"cooldowns.scale_up_s\" = {{ values = [300.0] }}\n"
+        ))
+        .unwrap();
+        let c = p.configs[1]
+            .apply(&PolicyConfig::default())
+            .expect("a valid policy");
+        assert!(c.consolidation.enabled);
+        assert_eq!(c.consolidation.underload_avg, 0.3);
+        assert_eq!(c.cooldowns.scale_up_s, Some(300));
+        let e = plan(&format!(
+            "{base}\"consolidation.underload_avgg\" = {{ values = [0.3] }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, "parameters.consolidation.underload_avgg");
+        // Values are still judged: a threshold above the migration one is refused.
+        let e = plan(&format!(
+            "{base}\"consolidation.underload_avg\" = {{ values = [0.9] }}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.path, "consolidation.underload_avg");
     }
 
     #[test]

@@ -154,3 +154,100 @@ fn frames_aggregate_rank_and_round_trip_through_files() {
     assert_eq!(text.lines().count(), 21);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Three nodes where THR, consolidating, moves four VMs in 900 s and switches two hosts
+/// off (`crates/sim/tests/baselines.rs`, derived by hand there).
+const CONSOLIDATION: &str = r#"
+name = "consolidation"
+duration_s = 900
+control_interval_s = 300
+sample_interval_s = 300
+[power]
+switch_off_empty = true
+[[nodes]]
+name = "g5"
+cores = 8
+memory_mib = 65536
+nic_mbps = 10000
+power = "hp_ml110_g5"
+[[nodes]]
+name = "g4"
+cores = 8
+memory_mib = 65536
+nic_mbps = 10000
+power = "hp_ml110_g4"
+[[nodes]]
+name = "g5b"
+cores = 8
+memory_mib = 65536
+nic_mbps = 10000
+power = "hp_ml110_g5"
+[[vms]]
+name = "hot"
+vcpus = 2
+memory_mib = 2048
+nodes = ["g5"]
+workload = { kind = "constant", level = 0.5 }
+[[vms]]
+name = "big"
+vcpus = 6
+memory_mib = 8192
+nodes = ["g5"]
+workload = { kind = "constant", level = 0.0 }
+[[vms]]
+name = "c"
+vcpus = 4
+memory_mib = 2048
+nodes = ["g4"]
+workload = { kind = "constant", level = 0.25 }
+[[vms]]
+name = "d"
+vcpus = 4
+memory_mib = 2048
+nodes = ["g5b"]
+workload = { kind = "constant", level = 0.75 }
+"#;
+
+#[test]
+fn baselines_run_where_they_can_and_consolidate_where_hosts_switch_off() {
+    let dir = std::env::temp_dir().join(format!("scalelab-sweep-bl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("own.toml"), CONSOLIDATION).unwrap();
+    std::fs::write(
+        dir.join("compat.toml"),
+        include_str!("../../sim/src/cloudsim/small-day.toml"),
+    )
+    .unwrap();
+    let spec = "name = \"b\"\nscenarios = [\"own.toml\", \"compat.toml\"]\n";
+    let mut plan = SweepSpec::from_toml_str(spec)
+        .unwrap()
+        .plan(&dir, &PolicyConfig::default(), DEFAULT_MAX_RUNS)
+        .unwrap();
+    plan.add_baselines();
+    let sc = exec::load(&plan.scenarios).unwrap();
+    let jobs = exec::jobs(&plan, &sc);
+    // The defaults and seven baselines on scalelab's own model; no Watcher under the
+    // CloudSim profile, which has no such policy.
+    assert_eq!(jobs.len(), 8 + 7);
+    let results = run(&plan, &sc, &jobs, 2);
+    let thr = plan
+        .configs
+        .iter()
+        .find(|c| c.label() == "beloglazov_thr")
+        .unwrap()
+        .id;
+    let own = results
+        .iter()
+        .find(|r| r.config_id == thr && r.scenario == "consolidation")
+        .unwrap();
+    assert_eq!(own.metrics["migrations"], Some(4.0));
+    assert_eq!(own.metrics["host_shutdowns"], Some(2.0));
+    // The engine's run under the CloudSim profile (the scenario names THR; a sweep's
+    // own configs are the engine's).
+    let engine = results
+        .iter()
+        .find(|r| r.config_id == 0 && r.scenario == "compat-small")
+        .unwrap();
+    assert_eq!(engine.metrics["migrations"], Some(0.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -672,15 +672,18 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
         (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
     };
     // (column, metric, header): values shown for a person, units in the headers.
-    const COLS: [(&str, &str); 7] = [
+    const COLS: [(&str, &str); 9] = [
         ("overload_time_frac", "overload (%)"),
         ("migrations", "migrations"),
         ("rollback_rate", "rollback (%)"),
         ("total_downtime_ms", "downtime"),
         ("data_loss_events", "data loss"),
+        ("energy_kwh", "energy (kWh)"),
+        ("esv", "ESV"),
         ("expected_vs_actual_mae", "eva MAE fixed"),
         ("expected_vs_actual_mae", "eva MAE model"),
     ];
+    const MAIN: usize = 7;
     let f = |x: Option<f64>, m: &str| x.map_or("-".to_string(), |v| human::metric(m, v));
     let mut headers = vec!["scenario".to_string(), "policy".to_string()];
     headers.extend(COLS.iter().map(|(_, h)| h.to_string()));
@@ -703,14 +706,14 @@ pub fn tune(spec: &Path, threads: usize, max_runs: usize, limits: bool) -> Resul
                 .map(|v| v.0)
                 .unwrap_or(0)
         };
-        // The five run metrics of `main`, then the target-utilization error under
-        // each estimator.
+        // The run metrics of `main` (energy and ESV "-" without power models), then
+        // the target-utilization error under each estimator.
         let row = |label: &str,
                    main: &[&RunResult],
                    fixed: Option<&[&RunResult]>,
                    model: &[&RunResult]| {
             let mut r = vec![sc.to_string(), label.to_string()];
-            for (m, _) in &COLS[..5] {
+            for (m, _) in &COLS[..MAIN] {
                 r.push(f(mean(main, m), m));
             }
             let mae = "expected_vs_actual_mae";
