@@ -155,10 +155,7 @@ pub fn run_one(plan: &Plan, scenarios: &[LoadedScenario], job: &Job) -> Result<R
     sc.sim.baseline = config.baseline;
     sc.sim.consolidate = sc.compat.is_none()
         && sc.power.switch_off_empty
-        && matches!(
-            config.baseline,
-            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
-        );
+        && config.baseline.is_some_and(Baseline::is_beloglazov);
     sc.policy = config
         .apply(&sc.policy)
         .map_err(|e| format!("{}: {e}", s.path.display()))?;

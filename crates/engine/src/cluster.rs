@@ -255,6 +255,9 @@ impl std::fmt::Display for NoTarget {
     }
 }
 
+/// A target candidate: (utilization with the VM, in another rack?, node, path Mbps).
+type Cand = (f64, bool, usize, f64);
+
 /// A chosen target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Target {
@@ -585,7 +588,7 @@ impl<'a> ClusterIndex<'a> {
         let demand = v.cpu_demand_cores;
         let source_rack = self.rack[source];
         // (post utilization, other rack?, node, path bandwidth)
-        let mut best: Option<(f64, bool, usize, f64)> = None;
+        let mut best: Option<Cand> = None;
         for (cores, set) in &self.groups {
             let cores = cores.0;
             let mut group_best_load: Option<f64> = None;
@@ -612,19 +615,34 @@ impl<'a> ClusterIndex<'a> {
                 };
                 group_best_load.get_or_insert(load);
                 let cand = (post, self.rack[node] != source_rack, node, bw);
-                let nodes = &self.snapshot.nodes;
-                let better = best.is_none_or(|b| {
-                    cand.0
-                        .total_cmp(&b.0)
-                        .then(cand.1.cmp(&b.1))
-                        .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
-                        .is_lt()
-                });
-                if better {
+                if self.beats(&cand, best.as_ref(), false) {
                     best = Some(cand);
                 }
             }
         }
+        self.target_or_why(best, why)
+    }
+
+    /// Whether `cand` is a better target than `best`: lower utilization with the VM
+    /// (higher when `fuller`, for packing), then the source's rack, then the smaller
+    /// node id.
+    fn beats(&self, cand: &Cand, best: Option<&Cand>, fuller: bool) -> bool {
+        let nodes = &self.snapshot.nodes;
+        best.is_none_or(|b| {
+            let by_post = if fuller {
+                b.0.total_cmp(&cand.0)
+            } else {
+                cand.0.total_cmp(&b.0)
+            };
+            by_post
+                .then(cand.1.cmp(&b.1))
+                .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
+                .is_lt()
+        })
+    }
+
+    /// The chosen target, or why there is none (with the cluster-wide counts).
+    fn target_or_why(&self, best: Option<Cand>, mut why: NoTarget) -> Result<Target, NoTarget> {
         match best {
             Some((post, other_rack, node, bw)) => Ok(Target {
                 node,
@@ -677,7 +695,7 @@ impl<'a> ClusterIndex<'a> {
         let demand = self.snapshot.vms[vm].cpu_demand_cores;
         let nodes = &self.snapshot.nodes;
         let mut why = NoTarget::default();
-        let mut best: Option<(f64, bool, usize, f64)> = None;
+        let mut best: Option<Cand> = None;
         for (node, n) in nodes.iter().enumerate() {
             if n.health != NodeHealth::Off
                 || node == source
@@ -693,23 +711,11 @@ impl<'a> ClusterIndex<'a> {
                 continue;
             };
             let cand = (post, self.rack[node] != self.rack[source], node, bw);
-            let better = best.is_none_or(|b| {
-                cand.0
-                    .total_cmp(&b.0)
-                    .then(cand.1.cmp(&b.1))
-                    .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
-                    .is_lt()
-            });
-            if better {
+            if self.beats(&cand, best.as_ref(), false) {
                 best = Some(cand);
             }
         }
-        best.map(|(post, other_rack, node, bw)| Target {
-            node,
-            post_utilization: post,
-            path_bandwidth_mbps: bw,
-            same_rack: !other_rack,
-        })
+        self.target_or_why(best, why).ok()
     }
 
     /// Consolidation's target for `vm`: the fullest healthy node below the migration
@@ -724,9 +730,8 @@ impl<'a> ClusterIndex<'a> {
     ) -> Result<Target, NoTarget> {
         let source = self.vm_node[vm];
         let demand = self.snapshot.vms[vm].cpu_demand_cores;
-        let nodes = &self.snapshot.nodes;
         let mut why = NoTarget::default();
-        let mut best: Option<(f64, bool, usize, f64)> = None;
+        let mut best: Option<Cand> = None;
         for (cores, set) in &self.groups {
             // Fullest first within each core count: the first feasible load is the
             // group's best (nodes of equal load compete by rack and id).
@@ -748,30 +753,12 @@ impl<'a> ClusterIndex<'a> {
                 };
                 group_best_load.get_or_insert(load);
                 let cand = (post, self.rack[node] != self.rack[source], node, bw);
-                let better = best.is_none_or(|b| {
-                    b.0.total_cmp(&cand.0)
-                        .then(cand.1.cmp(&b.1))
-                        .then_with(|| nodes[cand.2].id.cmp(&nodes[b.2].id))
-                        .is_lt()
-                });
-                if better {
+                if self.beats(&cand, best.as_ref(), true) {
                     best = Some(cand);
                 }
             }
         }
-        match best {
-            Some((post, other_rack, node, bw)) => Ok(Target {
-                node,
-                post_utilization: post,
-                path_bandwidth_mbps: bw,
-                same_rack: !other_rack,
-            }),
-            None => {
-                why.unhealthy = self.unhealthy;
-                why.at_migration_cap = self.healthy_at_cap;
-                Err(why)
-            }
-        }
+        self.target_or_why(best, why)
     }
 
     fn add_share(&mut self, s: Share) {

@@ -66,6 +66,15 @@ impl Baseline {
         }
     }
 
+    /// One of Beloglazov & Buyya's policies (THR, IQR, MAD, LR, LRR): those with a VM
+    /// selection and CloudSim's underload consolidation.
+    pub fn is_beloglazov(self) -> bool {
+        matches!(
+            self,
+            Self::Thr | Self::Iqr | Self::Mad | Self::Lr | Self::Lrr
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Thr => "beloglazov_thr",

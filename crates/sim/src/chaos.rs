@@ -236,11 +236,7 @@ pub fn random_scenario(seed: u64) -> Scenario {
             max_tries_per_round: hosts + r.below(4) as u32,
         };
     }
-    let consolidate = consolidating
-        && matches!(
-            baseline,
-            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
-        );
+    let consolidate = consolidating && baseline.is_some_and(Baseline::is_beloglazov);
     Scenario {
         name: format!("chaos-{seed}"),
         description: "generated".into(),

@@ -90,13 +90,8 @@ impl Rejection {
 
 pub type Outcome = (usize, Result<PlannedMigration, Rejection>);
 
-/// Try to migrate `vm`: caps, target, model check, then reserve.
-pub fn try_place(
-    index: &mut ClusterIndex<'_>,
-    p: &PolicyConfig,
-    params: &PreCopyParams,
-    vm: usize,
-) -> Result<PlannedMigration, Rejection> {
+/// The cluster's and the source's caps on migrations in flight leave room for `vm`'s.
+fn caps_allow(index: &ClusterIndex<'_>, vm: usize) -> Result<(), Rejection> {
     let source = index.vm_node(vm);
     if index.cluster_cap_reached() {
         return Err(Rejection::ClusterCap);
@@ -104,6 +99,17 @@ pub fn try_place(
     if index.node_cap_reached(source) {
         return Err(Rejection::NodeCap { node: source });
     }
+    Ok(())
+}
+
+/// Try to migrate `vm`: caps, target, model check, then reserve.
+pub fn try_place(
+    index: &mut ClusterIndex<'_>,
+    p: &PolicyConfig,
+    params: &PreCopyParams,
+    vm: usize,
+) -> Result<PlannedMigration, Rejection> {
+    caps_allow(index, vm)?;
     // A node that is on first; a switched-off one (powered on for it) only if none is.
     let target = index
         .select_target(vm)
@@ -121,13 +127,7 @@ pub fn try_pack(
     vm: usize,
     excluded: &[bool],
 ) -> Result<PlannedMigration, Rejection> {
-    let source = index.vm_node(vm);
-    if index.cluster_cap_reached() {
-        return Err(Rejection::ClusterCap);
-    }
-    if index.node_cap_reached(source) {
-        return Err(Rejection::NodeCap { node: source });
-    }
+    caps_allow(index, vm)?;
     let target = index
         .select_packing_target(vm, p.consolidation.target_ceiling, excluded)
         .map_err(Rejection::NoTarget)?;

@@ -438,10 +438,7 @@ impl Scenario {
                 },
             )?;
         }
-        let beloglazov = matches!(
-            s.baseline,
-            Some(Baseline::Thr | Baseline::Iqr | Baseline::Mad | Baseline::Lr | Baseline::Lrr)
-        );
+        let beloglazov = s.baseline.is_some_and(Baseline::is_beloglazov);
         ensure(
             beloglazov || s.vm_selection == VmSelection::Mmt,
             "vm_selection",
