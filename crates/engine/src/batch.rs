@@ -31,7 +31,7 @@ use crate::consolidation::HostLoad;
 use crate::engine::{Engine, ResourceObservation, VmObservation};
 use crate::forecast::Forecaster;
 use crate::input::{InputError, ensure, from_json_str};
-use crate::model::{ResourceType, ScalingAction, ScalingDecision};
+use crate::model::{ResourceType, ScalingDecision};
 use crate::policy::PolicyConfig;
 use crate::rules::UtilStats;
 
@@ -234,11 +234,8 @@ impl DecideInput {
         host_obs: &std::collections::HashMap<&str, ResourceObservation>,
         decisions: &mut Vec<ScalingDecision>,
     ) {
-        let after = self.cluster.with_moves(decisions.iter().filter_map(|d| {
-            let target = d.target_node_id.as_deref()?;
-            (d.action == ScalingAction::Migrate).then_some((d.vm_id.as_str(), target))
-        }));
-        let loads: Vec<HostLoad> = after
+        let loads: Vec<HostLoad> = self
+            .cluster
             .nodes
             .iter()
             .map(|n| HostLoad {
@@ -253,7 +250,7 @@ impl DecideInput {
                 ),
             })
             .collect();
-        for c in engine.consolidate(self.timestamp_ms, &after, &loads) {
+        for c in engine.consolidate_after(self.timestamp_ms, &self.cluster, decisions, &loads) {
             let own = decisions
                 .iter_mut()
                 .find(|d| d.vm_id == c.decision.vm_id && d.resource_type == ResourceType::Cpu);
@@ -287,6 +284,7 @@ pub fn observation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ScalingAction;
 
     const SAMPLE: &str = include_str!("../../../examples/decide-input.json");
 

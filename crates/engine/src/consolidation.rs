@@ -95,4 +95,24 @@ impl Engine {
         }
         out
     }
+
+    /// [`Self::consolidate`] after a round's other `decisions`, on the cluster as
+    /// their MIGRATE decisions leave it (their moves in flight, their targets
+    /// loaded).
+    pub fn consolidate_after(
+        &self,
+        timestamp_ms: i64,
+        snapshot: &ClusterSnapshot,
+        decisions: &[ScalingDecision],
+        hosts: &[HostLoad],
+    ) -> Vec<Decided> {
+        if !self.policy().consolidation.enabled {
+            return Vec::new();
+        }
+        let after = snapshot.with_moves(decisions.iter().filter_map(|d| {
+            let target = d.target_node_id.as_deref()?;
+            (d.action == ScalingAction::Migrate).then_some((d.vm_id.as_str(), target))
+        }));
+        self.consolidate(timestamp_ms, &after, hosts)
+    }
 }

@@ -114,11 +114,6 @@ impl Dc {
             .filter(|d| d.action == ScalingAction::Migrate && d.target_node_id.is_some())
             .collect();
         // Consolidation, on the cluster with the relief moves in flight.
-        let after = snapshot.with_moves(
-            relief
-                .iter()
-                .filter_map(|d| Some((d.vm_id.as_str(), d.target_node_id.as_deref()?))),
-        );
         let loads: Vec<HostLoad> = (0..self.c.hosts.len())
             .filter(|&h| !self.c.hosts[h].vms.is_empty())
             .map(|h| HostLoad {
@@ -128,7 +123,7 @@ impl Dc {
             .collect();
         let packed: Vec<ScalingDecision> = er
             .engine
-            .consolidate(now_ms, &after, &loads)
+            .consolidate_after(now_ms, &snapshot, &relief, &loads)
             .into_iter()
             .map(|d| d.decision)
             .collect();

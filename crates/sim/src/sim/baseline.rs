@@ -26,6 +26,16 @@ struct Move {
     consolidation: bool,
 }
 
+/// A round's overload test: the policy and its parameter, and per node its
+/// utilization history and how far LR predicts (its longest migration, in samples),
+/// taken once when the round starts.
+struct Detect {
+    b: Baseline,
+    p: f64,
+    history: Vec<Vec<f64>>,
+    ahead: Vec<f64>,
+}
+
 /// What a round has placed so far but not yet started, per node.
 #[derive(Debug, Clone, Default)]
 struct Tentative {
@@ -49,40 +59,44 @@ impl Simulation {
         (node.load_cores + node.reserved_cores) / node.cores
     }
 
-    /// How far LR predicts, per node: its longest migration, in samples.
-    fn lr_ahead(&self, n: usize) -> f64 {
+    /// The round's overload test for baseline `b`.
+    fn detect(&self, b: Baseline) -> Detect {
         let sample_s = (self.sample_ms as f64 / 1000.0).max(1e-9);
-        let biggest = self.node_vms[n]
-            .iter()
-            .map(|&v| self.vms[v as usize].memory_mib)
-            .max()
-            .unwrap_or(0) as f64;
-        biggest / mbps_to_mib_s(self.nodes[n].nic_mbps.max(1.0)) / sample_s
+        let ahead = (0..self.nodes.len())
+            .map(|n| {
+                let biggest = self.node_vms[n]
+                    .iter()
+                    .map(|&v| self.vms[v as usize].memory_mib)
+                    .max()
+                    .unwrap_or(0) as f64;
+                biggest / mbps_to_mib_s(self.nodes[n].nic_mbps.max(1.0)) / sample_s
+            })
+            .collect();
+        Detect {
+            b,
+            p: self
+                .sc
+                .sim
+                .baseline_parameter
+                .unwrap_or(b.default_parameter()),
+            history: self.nodes.iter().map(|x| x.hist.ordered()).collect(),
+            ahead,
+        }
     }
 
     /// The policy's overload test on node `n` with `extra` utilization added to its
     /// present and to every past sample (as in CloudSim, a host's history is its VMs'
     /// history, so a VM leaving or arriving shifts all of it).
-    fn overloaded_by(&self, b: Baseline, p: f64, n: usize, hist: &[f64], extra: f64) -> bool {
-        let h: Vec<f64> = hist.iter().map(|x| (x + extra).max(0.0)).collect();
-        overloaded_with(b, p, &h, self.booked_util(n) + extra, self.lr_ahead(n))
-    }
-
-    fn movable(&self, v: usize) -> bool {
-        let x = &self.vms[v];
-        x.status == VmStatus::Running && x.migration.is_none() && !x.paused
+    fn overloaded_by(&self, d: &Detect, n: usize, extra: f64) -> bool {
+        let h: Vec<f64> = d.history[n].iter().map(|x| (x + extra).max(0.0)).collect();
+        overloaded_with(d.b, d.p, &h, self.booked_util(n) + extra, d.ahead[n])
     }
 
     fn beloglazov_round(&mut self, b: Baseline, now: TimeMs) {
-        let p = self
-            .sc
-            .sim
-            .baseline_parameter
-            .unwrap_or(b.default_parameter());
+        let d = self.detect(b);
         let n = self.nodes.len();
-        let history: Vec<Vec<f64>> = self.nodes.iter().map(|x| x.hist.ordered()).collect();
         let over: Vec<usize> = (0..n)
-            .filter(|&h| self.nodes[h].up && self.overloaded_by(b, p, h, &history[h], 0.0))
+            .filter(|&h| self.nodes[h].up && self.overloaded_by(&d, h, 0.0))
             .collect();
         let mut excluded = vec![false; n];
         for &h in &over {
@@ -95,11 +109,11 @@ impl Simulation {
             let mut left: Vec<usize> = self.node_vms[h]
                 .iter()
                 .map(|&v| v as usize)
-                .filter(|&v| self.movable(v))
+                .filter(|&v| self.vms[v].movable())
                 .collect();
             left.sort_unstable();
             let mut removed = 0.0;
-            while !left.is_empty() && self.overloaded_by(b, p, h, &history[h], -removed) {
+            while !left.is_empty() && self.overloaded_by(&d, h, -removed) {
                 let k = self.select_vm(&left);
                 let v = left.remove(k);
                 removed += self.vms[v].demand_cores.min(self.vms[v].vcpus as f64) / cores;
@@ -110,9 +124,9 @@ impl Simulation {
             cores: vec![0.0; n],
             mem_mib: vec![0; n],
         };
-        let mut moves = self.place(b, p, &history, selected, &excluded, true, &mut tent);
+        let mut moves = self.place(&d, selected, &excluded, true, &mut tent);
         if self.sc.sim.consolidate {
-            let more = self.consolidate(b, p, &history, &over, &moves, &mut tent);
+            let more = self.consolidate(&d, &over, &moves, &mut tent);
             moves.extend(more);
         }
         if moves.is_empty() {
@@ -120,7 +134,7 @@ impl Simulation {
         }
         let shares = self.round_shares_mbps(&moves);
         for (m, bw) in moves.into_iter().zip(shares) {
-            if !self.movable(m.vm) || self.vms[m.vm].node != Some(m.src) {
+            if !self.vms[m.vm].movable() || self.vms[m.vm].node != Some(m.src) {
                 continue;
             }
             let current = self.booked_util(m.src);
@@ -173,14 +187,11 @@ impl Simulation {
     }
 
     /// Power-aware best fit decreasing: `vms` by decreasing CPU demand, each to the
-    /// node whose power rises least with it. `wake`: nodes that are off may be used
-    /// (overload relief); `all_or_none`: if one VM finds no node, none moves.
-    #[allow(clippy::too_many_arguments)]
+    /// node whose power rises least with it; a VM that finds none stays. `wake`: nodes
+    /// that are off may be used (overload relief; else the moves are consolidation's).
     fn place(
         &self,
-        b: Baseline,
-        p: f64,
-        history: &[Vec<f64>],
+        d: &Detect,
         mut vms: Vec<usize>,
         excluded: &[bool],
         wake: bool,
@@ -193,8 +204,7 @@ impl Simulation {
             let Some(src) = self.vms[v].node else {
                 continue;
             };
-            if let Some((dst, after)) = self.find_node(b, p, history, v, src, excluded, wake, tent)
-            {
+            if let Some((dst, after)) = self.find_node(d, v, src, excluded, wake, tent) {
                 tent.cores[dst] += demand(v);
                 tent.mem_mib[dst] += self.vms[v].memory_mib;
                 moves.push(Move {
@@ -213,12 +223,9 @@ impl Simulation {
     /// its host, not excluded, at most 100 % with it and not overloaded by it (a node
     /// with nothing on it is not asked); the least power increase wins, then the
     /// fullest, then the lower index. The node's utilization with the VM comes with it.
-    #[allow(clippy::too_many_arguments)]
     fn find_node(
         &self,
-        b: Baseline,
-        p: f64,
-        history: &[Vec<f64>],
+        d: &Detect,
         v: usize,
         src: usize,
         excluded: &[bool],
@@ -228,8 +235,7 @@ impl Simulation {
         let vm = &self.vms[v];
         let demand = vm.demand_cores.min(vm.vcpus as f64);
         let mut best: Option<(f64, f64, usize)> = None;
-        for t in 0..self.nodes.len() {
-            let node = &self.nodes[t];
+        for (t, node) in self.nodes.iter().enumerate() {
             let asleep = node.asleep();
             if t == src || excluded[t] || !(node.up || (wake && asleep)) {
                 continue;
@@ -254,7 +260,7 @@ impl Simulation {
                 continue;
             }
             let occupied = before > 0.0 || !self.node_vms[t].is_empty();
-            if occupied && self.overloaded_by(b, p, t, &history[t], after - self.booked_util(t)) {
+            if occupied && self.overloaded_by(d, t, after - self.booked_util(t)) {
                 continue;
             }
             best = Some((increase, after, t));
@@ -268,9 +274,7 @@ impl Simulation {
     /// or have migrations in flight, or nodes this round already sends VMs from.
     fn consolidate(
         &self,
-        b: Baseline,
-        p: f64,
-        history: &[Vec<f64>],
+        d: &Detect,
         over: &[usize],
         relief: &[Move],
         tent: &mut Tentative,
@@ -310,11 +314,11 @@ impl Simulation {
             no_src[h] = true;
             no_dst[h] = true;
             let vms: Vec<usize> = self.node_vms[h].iter().map(|&v| v as usize).collect();
-            if vms.iter().any(|&v| !self.movable(v)) {
+            if vms.iter().any(|&v| !self.vms[v].movable()) {
                 continue;
             }
             let mut trial = tent.clone();
-            let placed = self.place(b, p, history, vms.clone(), &no_dst, false, &mut trial);
+            let placed = self.place(d, vms.clone(), &no_dst, false, &mut trial);
             if placed.len() < vms.len() {
                 continue;
             }
@@ -347,7 +351,7 @@ impl Simulation {
             .nodes
             .iter()
             .map(|x| {
-                if x.up || x.asleep() {
+                if x.usable() {
                     x.nic_mbps * x.nic_factor
                 } else {
                     0.0
@@ -387,7 +391,7 @@ impl Simulation {
         let mut vms: Vec<usize> = self.node_vms[src]
             .iter()
             .map(|&v| v as usize)
-            .filter(|&v| self.movable(v))
+            .filter(|&v| self.vms[v].movable())
             .collect();
         vms.sort_by(|&a, &c| {
             let after = |v: usize| (projected - self.vms[v].demand_cores / cores - avg).abs();

@@ -26,7 +26,7 @@ impl Simulation {
         let mut candidates = Vec::new();
         let mut pending = Vec::new();
         for (i, v) in self.vms.iter().enumerate() {
-            if v.status != VmStatus::Running || v.migration.is_some() || v.paused {
+            if !v.movable() {
                 continue;
             }
             let view = self.view(i, now);
@@ -209,14 +209,13 @@ impl Simulation {
                 .collect();
         }
         for (snap, n) in nodes.iter_mut().zip(&self.nodes) {
-            let usable = n.up || n.asleep();
-            snap.cpu_utilization = if usable {
+            snap.cpu_utilization = if n.usable() {
                 (n.load_cores + n.reserved_cores) / n.cores
             } else {
                 0.0
             };
             snap.free_memory_mib = n.free_mem_mib();
-            snap.bandwidth_mbps = if usable {
+            snap.bandwidth_mbps = if n.usable() {
                 n.nic_mbps * n.nic_factor
             } else {
                 0.0
@@ -290,11 +289,7 @@ impl Simulation {
         }
         let u = c.underload_avg;
         let free = |s: &Self, v: usize| {
-            let x = &s.vms[v];
-            x.status == VmStatus::Running
-                && x.migration.is_none()
-                && !x.paused
-                && !s.view(v, now).held(&s.policy, Act::Migrate)
+            s.vms[v].movable() && !s.view(v, now).held(&s.policy, Act::Migrate)
         };
         let hosts: Vec<usize> = (0..self.nodes.len())
             .filter(|&n| {

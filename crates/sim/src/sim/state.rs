@@ -86,6 +86,12 @@ impl NodeRt {
         self.pstate != PowerState::On
     }
 
+    /// Serving or asleep: anything but crashed (a crash happens only to a node that is
+    /// on, so `up || asleep()` is exactly this).
+    pub(super) fn usable(&self) -> bool {
+        !self.crashed
+    }
+
     pub(super) fn free_mem_mib(&self) -> u64 {
         self.memory_mib
             .saturating_sub(self.used_mem_mib + self.held_mem_mib)
@@ -195,6 +201,11 @@ impl VmRt {
         }
     }
 
+    /// Running, not migrating and not paused: free to be moved or resized.
+    pub(super) fn movable(&self) -> bool {
+        self.status == VmStatus::Running && self.migration.is_none() && !self.paused
+    }
+
     pub(super) fn alive(&self) -> bool {
         matches!(self.status, VmStatus::Running | VmStatus::Down)
     }
@@ -276,7 +287,7 @@ impl Simulation {
     /// or booting has its NIC then); 0 when one of them is crashed.
     pub(super) fn nominal_path_mbps(&self, src: usize, dst: usize) -> f64 {
         let (a, b) = (&self.nodes[src], &self.nodes[dst]);
-        if a.crashed || b.crashed {
+        if !a.usable() || !b.usable() {
             return 0.0;
         }
         let bw = (a.nic_mbps * a.nic_factor).min(b.nic_mbps * b.nic_factor);

@@ -119,8 +119,7 @@ impl Simulation {
         let mem = v.memory_mib;
         // The plan was made on the round's snapshot; actions applied since (a scale out
         // placing replicas) may have used the memory it counted on.
-        let dst_usable = self.nodes[dst].up || self.nodes[dst].asleep();
-        if self.nodes[dst].free_mem_mib() < mem || !dst_usable {
+        if self.nodes[dst].free_mem_mib() < mem || !self.nodes[dst].usable() {
             *self
                 .metrics
                 .unapplied_decisions_by_action
