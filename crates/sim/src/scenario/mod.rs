@@ -72,10 +72,11 @@ pub struct Scenario {
 /// as before power states existed, so existing scenarios keep their numbers.
 ///
 /// A node that is off draws 0 W, counts no active time and takes no placements until
-/// one needs it: a replica or a restarted VM that fits no node that is on, or a
-/// baseline's overload relief (CloudSim's power-aware placement may wake a host),
-/// powers it on, and it serves after its group's `boot_s`, having drawn
-/// `boot_energy_j`. An off node does not fail.
+/// one needs it: a restarted VM that fits no node that is on, or a relief migration
+/// (a baseline's, as CloudSim's power-aware placement may wake a host, or the
+/// engine's when no node that is on fits) powers it on, and it serves after its
+/// group's `boot_s`, having drawn `boot_energy_j`. Replicas of a scale out and
+/// consolidation never wake one. An off node does not fail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct PowerConfig {
