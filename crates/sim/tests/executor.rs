@@ -238,7 +238,7 @@ fn flows_squeezed_below_the_plans_minimum_roll_back() {
     // The first is judged as soon as the flows get their rates and rolls back; the
     // second then has the NIC to itself (1000 Mbit/s) and completes.
     assert_eq!(a.outcome, Some(Outcome::RolledBack));
-    assert_eq!(a.ended_ms, Some(2000), "at the start of pre-copy");
+    assert_eq!(a.ended_ms, Some(1450), "at the start of pre-copy");
     let why = a.rollback_reason.as_deref().unwrap();
     assert!(
         why.contains("the migration gets 500 Mbps, below 600"),
@@ -645,12 +645,13 @@ fn every_estimate_of_the_plan_is_set_against_what_happened() {
 
 #[test]
 fn steps_that_move_no_memory_take_what_the_scenario_draws() {
-    // By default the plan's nominal 2 s / 5 s / 2 s, exactly.
+    // By default the measured 1.45 s each (ICCLab's 4.34 s outside the memory copy,
+    // split in three), exactly, and the plan expects the same.
     let r = run_checked(&one_migration(""), None);
     let m = first(&r);
     assert_eq!(
         (step_ms(m, 0), step_ms(m, 3), step_ms(m, 4)),
-        (2000, 5000, 2000)
+        (1450, 1450, 1450)
     );
     // Drawn: each within its range, varying between migrations and seeds, and the same
     // for the same seed.

@@ -21,13 +21,13 @@
 //!   from the least it can get while the admission limit holds, a fair share of the
 //!   slower NIC among `max_migrations_per_node`. A migration that is slow only because
 //!   a later one shares its NIC does not time out.
-//! - **Pre-copy over shared NICs.** The steps are validation (2 s, or as
+//! - **Pre-copy over shared NICs.** The steps are validation (1.45 s, or as
 //!   `stochastic.step_durations` draws it, like verification and cleanup), then pre-copy rounds:
 //!   round 0 sends the resident memory, each later round sends what the VM dirtied during
 //!   the one before (`dirty_rate_mib_s`, times the VM's CPU use when
 //!   `dirty_rate_follows_cpu`, at most the writable working set), until the engine's stop
-//!   rule. Then come stop-and-copy with the VM paused, verification (5 s) and cleanup
-//!   (2 s). Memory moves over the source NIC's send side and the target NIC's receive
+//!   rule. Then come stop-and-copy with the VM paused, verification and cleanup
+//!   (1.45 s each). Memory moves over the source NIC's send side and the target NIC's receive
 //!   side at the NIC's full rate, shared max-min by the migrations using it, capped by
 //!   `max_bandwidth_mbps`, times `goodput_frac`. Rates are recomputed whenever a flow
 //!   starts or ends.

@@ -32,6 +32,10 @@ fn run(text: &str) -> crate::RunRecord {
     crate::run_scenario_text(text, None, &mut |_, _| {}).unwrap()
 }
 
+/// The default duration of validation, verification and cleanup (measured, see
+/// `scalelab_engine::planner::VALIDATION_EXPECTED_S`).
+const STEP_S: f64 = 1.45;
+
 /// Memory per second at `mbps` on the wire (goodput 0.97).
 fn mib_s(mbps: f64) -> f64 {
     mbps_to_mib_s(mbps) * 0.97
@@ -51,9 +55,10 @@ fn two_migrations_share_the_nic_and_finish_as_estimated() {
         .collect();
     assert_eq!(m.len(), 2, "{:?}", r.migrations);
     // No dirty memory: one round of 1000 MiB at 500 Mbit/s, then an empty stop-and-copy
-    // and the 20 ms resume: 2 + 1000 / 57.82 + 0.02 + 5 + 2 = 26.316 s.
+    // and the 20 ms resume, with the default 1.45 s for each step that moves no
+    // memory: 1.45 + 1000 / 57.82 + 0.02 + 1.45 + 1.45 = 21.666 s.
     let precopy_s = 1000.0 / mib_s(500.0);
-    let total_s = 2.0 + precopy_s + 0.02 + 5.0 + 2.0;
+    let total_s = STEP_S + precopy_s + 0.02 + 2.0 * STEP_S;
     for x in &m {
         assert_eq!((x.source, x.target), (1, 0));
         assert_eq!(x.outcome, Some(Outcome::Completed));
@@ -74,7 +79,7 @@ fn two_migrations_share_the_nic_and_finish_as_estimated() {
         assert!(x.steps.iter().all(|s| s.outcome == Some(StepOutcome::Ok)));
         // Switchover after the copy and resume, then verification and cleanup.
         let sw = x.switchover_ms.unwrap() - x.started_ms;
-        assert!(close(sw as f64 / 1000.0, 2.0 + precopy_s + 0.02, 0.002));
+        assert!(close(sw as f64 / 1000.0, STEP_S + precopy_s + 0.02, 0.002));
     }
     // Host 1 runs nothing afterwards: it is switched off.
     assert_eq!(r.metrics.host_shutdowns, 1);
@@ -121,8 +126,8 @@ fn one_migration_per_host_serializes_them() {
     let r = run(&day("", "[policy.planner]\nmax_migrations_per_node = 1\n"));
     let m: Vec<_> = r.migrations.iter().take(2).collect();
     // Alone, each gets the whole NIC: 1000 MiB / 115.63 MiB/s = 8.648 s. The second
-    // starts when the first has cleaned up: 300.1 + 2 + 8.648 + 0.02 + 5 + 2 s.
-    let alone_s = 2.0 + 1000.0 / mib_s(1000.0) + 0.02 + 5.0 + 2.0;
+    // starts when the first has cleaned up: 300.1 + 1.45 + 8.648 + 0.02 + 2 x 1.45 s.
+    let alone_s = STEP_S + 1000.0 / mib_s(1000.0) + 0.02 + 2.0 * STEP_S;
     assert_eq!(m[0].started_ms, 300_100);
     assert_eq!(m[1].started_ms, m[0].ended_ms.unwrap());
     for x in &m {
@@ -141,7 +146,7 @@ fn plans_roll_back_on_their_own_conditions() {
     // The target would run at 65 % with both VMs (host 0 lists them while they
     // migrate in), above a 0.6 ceiling. VM 1 finishes validation first and rolls back
     // (it stays on host 1). Without it host 0 would run at 45 % with VM 3, which passes
-    // and migrates alone at the full link: 2 + 8.648 + 0.02 + 5 + 2 s.
+    // and migrates alone at the full link: 1.45 + 8.648 + 0.02 + 2 x 1.45 s.
     let r = run(&day(
         "",
         "[policy.planner]\ntarget_cpu_ceiling = 0.5\n[policy.migration]\nrollback_target_cpu_frac = 0.6\n",
@@ -159,11 +164,11 @@ fn plans_roll_back_on_their_own_conditions() {
         why.starts_with("validation: target h-0 would run at 0.65"),
         "{why}"
     );
-    assert_eq!(x.ended_ms, Some(302_100));
+    assert_eq!(x.ended_ms, Some(301_550));
     assert_eq!(x.steps.last().unwrap().outcome, Some(StepOutcome::Failed));
     let y = by_vm(3, 300_100);
     assert_eq!(y.outcome, Some(Outcome::Completed));
-    let alone_ms = 300_100.0 + (2.0 + 1000.0 / mib_s(1000.0) + 0.02 + 5.0 + 2.0) * 1000.0;
+    let alone_ms = 300_100.0 + (STEP_S + 1000.0 / mib_s(1000.0) + 0.02 + 2.0 * STEP_S) * 1000.0;
     assert_eq!(y.ended_ms, Some(alone_ms.round() as u64));
     // The next round tries VM 1 again, and host 0 (now 45 % with VM 3) would again
     // run at 65 %: rolled back again. Host 1 never empties.
@@ -285,8 +290,9 @@ workload = { kind = "constant", level = 1.0 }
     assert_eq!(x.steps[0].action, StepAction::PreMigrationValidation);
     assert_eq!(x.steps[0].start_ms, 960_100);
     assert_eq!(x.outcome, Some(Outcome::Completed));
-    // 60 s boot + 2 s validation + 100 MiB alone on the link + 20 ms + 5 s + 2 s.
-    let total_s = 60.0 + 2.0 + 100.0 / mib_s(1000.0) + 0.02 + 5.0 + 2.0;
+    // 60 s boot + 1.45 s validation + 100 MiB alone on the link + 20 ms + 1.45 s
+    // verification + 1.45 s cleanup.
+    let total_s = 60.0 + 1.45 + 100.0 / mib_s(1000.0) + 0.02 + 1.45 + 1.45;
     let took = (x.ended_ms.unwrap() - x.started_ms) as f64 / 1000.0;
     assert!(close(took, total_s, 0.002), "{took} vs {total_s}");
     assert!(close(
@@ -300,7 +306,7 @@ workload = { kind = "constant", level = 1.0 }
 #[test]
 fn steps_that_move_no_memory_take_the_scenarios_durations() {
     // One migration at a time, each step as the scenario says: 10 s validation, 1 s
-    // verification and cleanup; the plan still expects its nominal 2 + 5 + 2 s.
+    // verification and cleanup; the plan still expects 3 x 1.45 s.
     let r = run(&day(
         "",
         "[policy.planner]\nmax_migrations_per_node = 1\n\
@@ -312,7 +318,7 @@ fn steps_that_move_no_memory_take_the_scenarios_durations() {
     assert!(close(took, 10.0 + copy_s + 1.0 + 1.0, 0.002), "{took}");
     let e = x.expected.as_ref().unwrap();
     assert!(
-        close(e.completion_s, 2.0 + copy_s + 5.0 + 2.0, 1e-6),
+        close(e.completion_s, 1.45 + copy_s + 1.45 + 1.45, 1e-6),
         "{e:?}"
     );
 }
