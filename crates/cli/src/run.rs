@@ -171,9 +171,10 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
             number(m.esv.unwrap_or(0.0))
         );
     }
-    if m.vm_departures > 0 || m.refused_arrivals > 0 {
+    if m.vm_arrivals > 0 || m.vm_departures > 0 || m.refused_arrivals > 0 {
         s += &format!(
-            "VMs: {} departed, {} refused on arrival\n",
+            "VMs: {} arrived, {} departed, {} refused on arrival\n",
+            count(m.vm_arrivals.into()),
             count(m.vm_departures.into()),
             count(m.refused_arrivals.into())
         );

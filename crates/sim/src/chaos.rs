@@ -237,6 +237,26 @@ pub fn random_scenario(seed: u64) -> Scenario {
         };
     }
     let consolidate = consolidating && baseline.is_some_and(Baseline::is_beloglazov);
+    // Drawn last, so the draws above (and the scenarios of older seeds, as far as
+    // they go) stay as they were: unlike CPUs in some runs (all or nothing, as the
+    // format requires), and VMs that arrive and leave.
+    if r.chance(0.3) {
+        for g in &mut nodes {
+            g.core_mips = Some(*pick(r, &[1860.0, 2660.0, 3000.0]));
+        }
+        for g in &mut vms {
+            g.mips = Some(*pick(r, &[500.0, 1000.0, 2000.0, 2500.0]));
+        }
+    }
+    for g in vms.iter_mut().filter(|g| g.service_group.is_none()) {
+        if r.chance(0.3) {
+            g.arrive_s = Some(range(r, 1.0, duration_s as f64 * 0.8));
+        }
+        if r.chance(0.3) {
+            let from = g.arrive_s.unwrap_or(0.0);
+            g.depart_s = Some(range(r, from + 1.0, duration_s as f64 * 1.2));
+        }
+    }
     Scenario {
         name: format!("chaos-{seed}"),
         description: "generated".into(),

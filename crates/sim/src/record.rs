@@ -202,8 +202,12 @@ pub struct ScenarioInfo {
 pub struct NodeInfo {
     pub id: String,
     pub rack: String,
+    /// How many cores it has.
     pub cores: f64,
     pub memory_mib: u64,
+    /// Speed of one core, when the scenario gives speeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_mips: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +219,9 @@ pub struct VmInfo {
     /// vCPUs at the start (records written before this field read as 0).
     #[serde(default)]
     pub vcpus: u32,
+    /// Size of one vCPU, when the scenario gives speeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mips: Option<f64>,
 }
 
 /// How a migration ended. Exactly one per started migration.

@@ -62,6 +62,7 @@ fn generated_scenarios_exercise_failures_and_migrations() {
     let mut rolled = 0;
     let mut completed = 0;
     let (mut offs, mut ons) = (0, 0);
+    let (mut arrived, mut departed, mut refused, mut speeds) = (0, 0, 0, 0);
     for seed in 0..400 {
         let sc = random_scenario(seed);
         let text = toml::to_string(&sc).unwrap();
@@ -77,6 +78,10 @@ fn generated_scenarios_exercise_failures_and_migrations() {
         completed += runs::outcomes(&r, scalelab_sim::record::Outcome::Completed).len();
         offs += r.metrics.host_shutdowns;
         ons += r.metrics.host_power_ons;
+        arrived += r.metrics.vm_arrivals;
+        departed += r.metrics.vm_departures;
+        refused += r.metrics.refused_arrivals;
+        speeds += u32::from(r.nodes.iter().any(|n| n.core_mips.is_some()));
     }
     assert!(
         crashes > 0 && rolled > 0 && completed > 0,
@@ -84,5 +89,10 @@ fn generated_scenarios_exercise_failures_and_migrations() {
     );
     // Power states too: hosts switched off, and woken for a placement.
     assert!(offs > 0 && ons > 0, "{offs} shutdowns, {ons} power-ons");
+    // VMs arriving (some refused) and leaving, on clusters of unlike CPUs too.
+    assert!(
+        arrived > 0 && departed > 0 && refused > 0 && speeds > 0,
+        "{arrived} arrivals, {departed} departures, {refused} refused, {speeds} with speeds"
+    );
     assert_eq!(random_scenario(7), random_scenario(7));
 }

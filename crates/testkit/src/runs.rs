@@ -58,12 +58,27 @@ pub fn assert_invariants(r: &RunRecord) {
     for w in r.series.times_ms.windows(2) {
         assert!(w[0] < w[1]);
     }
-    // Every VM was placed somewhere at some point.
+    // Every VM was placed somewhere at some point, unless it was refused when it
+    // arrived (then it never was), or it was still to arrive when the run ended.
     let mut placed = vec![false; r.vms.len()];
     for p in &r.placements {
         placed[p.vm as usize] = true;
     }
-    assert!(placed.iter().all(|p| *p), "a VM was never placed");
+    let mut refused = vec![false; r.vms.len()];
+    for e in &r.events {
+        if e.kind == scalelab_sim::record::EventKind::ArrivalRefused {
+            let v = e.vm.expect("a refused arrival names its VM") as usize;
+            assert!(!placed[v], "VM {v} was refused on arrival but placed");
+            refused[v] = true;
+        }
+    }
+    assert_eq!(
+        refused.iter().filter(|x| **x).count() as u32,
+        r.metrics.refused_arrivals
+    );
+    for (v, (p, x)) in placed.iter().zip(&refused).enumerate() {
+        assert!(*p || *x, "VM {} was never placed", r.vms[v].id);
+    }
     // Completed migrations carry a switchover and a result for every criterion.
     for m in outcomes(r, Outcome::Completed) {
         let plan = m.decision.migration_plan.as_ref().expect("plan");

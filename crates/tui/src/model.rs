@@ -28,6 +28,9 @@ pub enum EventFilter {
     Failures,
     Migrations,
     Scaling,
+    /// VMs arriving, leaving or refused, and hosts switching off and on: how the
+    /// fleet's size changed.
+    Lifecycle,
 }
 
 impl EventFilter {
@@ -36,7 +39,8 @@ impl EventFilter {
             Self::All => Self::Failures,
             Self::Failures => Self::Migrations,
             Self::Migrations => Self::Scaling,
-            Self::Scaling => Self::All,
+            Self::Scaling => Self::Lifecycle,
+            Self::Lifecycle => Self::All,
         }
     }
 
@@ -46,6 +50,7 @@ impl EventFilter {
             Self::Failures => "failures",
             Self::Migrations => "migrations",
             Self::Scaling => "scaling",
+            Self::Lifecycle => "lifecycle",
         }
     }
 
@@ -67,6 +72,14 @@ impl EventFilter {
                     | EventKind::ScaleDown
                     | EventKind::ScaleOut
                     | EventKind::ScaleIn
+            ),
+            Self::Lifecycle => matches!(
+                k,
+                EventKind::VmArrival
+                    | EventKind::VmDeparture
+                    | EventKind::ArrivalRefused
+                    | EventKind::HostPowerOff
+                    | EventKind::HostPowerOn
             ),
         }
     }

@@ -318,3 +318,36 @@ fn time_parsing() {
     assert_eq!(Model::parse_time("1:2:3:4"), None);
     assert_eq!(Model::parse_time(""), None);
 }
+
+#[test]
+fn the_lifecycle_filter_shows_vms_arriving_and_leaving() {
+    // A target-spike run with one more VM that arrives at 10 min and leaves at 20.
+    let text = include_str!("../../../scenarios/target-spike-rollback.toml").to_string()
+        + r#"
+[[vms]]
+name = "visitor"
+vcpus = 1
+memory_mib = 1024
+arrive_s = 600
+depart_s = 1200
+workload = { kind = "constant", level = 0.2 }
+"#;
+    let r = scalelab_sim::run_scenario_text(&text, None, &mut |_, _| {}).expect("runs");
+    assert_eq!((r.metrics.vm_arrivals, r.metrics.vm_departures), (1, 1));
+    let mut m = Model::new(vec![RunView::new(r, "fixture")]);
+    m.update(Msg::End);
+    for _ in 0..4 {
+        m.update(Msg::CycleFilter);
+    }
+    assert_eq!(m.filter, EventFilter::Lifecycle);
+    let (s, _) = screen(&m, 140, 45);
+    assert!(
+        s.contains("vm_arrival") && s.contains("vm_departure"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("migration_start") && !s.contains("load_spike"),
+        "{s}"
+    );
+    assert!(s.contains("visitor"), "{s}");
+}

@@ -879,6 +879,7 @@ impl Dc {
                     rack: String::new(),
                     cores: h.pes as f64,
                     memory_mib: h.ram_mib,
+                    core_mips: Some(h.pe_mips),
                 })
                 .collect(),
             vms: self
@@ -890,6 +891,7 @@ impl Dc {
                     service_group: None,
                     memory_mib: v.ram_mib,
                     vcpus: v.pes,
+                    mips: Some(v.mips),
                 })
                 .collect(),
             metrics: m,

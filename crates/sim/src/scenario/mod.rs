@@ -290,7 +290,8 @@ pub struct NodeGroup {
     #[serde(default = "default_weibull_shape")]
     pub weibull_shape: f64,
     /// Speed of one core in MIPS, for clusters of unlike CPUs (with VM `mips`); absent =
-    /// all cores alike. Used by the CloudSim profile.
+    /// all cores alike. Given for one group, it is needed for every node and VM group.
+    /// scalelab's own model then counts capacity and demand in cores of 1,000 MIPS.
     #[serde(default)]
     pub core_mips: Option<f64>,
     /// Time a switched-off node takes to boot when a placement or migration needs it
@@ -331,7 +332,7 @@ pub struct VmGroup {
     #[serde(default)]
     pub dirty_rate_follows_cpu: bool,
     /// Each VM of a trace group arrives at its first reading in the window and leaves
-    /// after its last, as the trace says it existed (CloudSim profile, so far).
+    /// after its last, as the trace says it existed.
     #[serde(default)]
     pub trace_lifecycle: bool,
     /// Declared memory model: the fraction of `memory_mib` the VM has touched, which
@@ -350,11 +351,13 @@ pub struct VmGroup {
     pub nodes: Vec<String>,
     /// Size of one vCPU in MIPS (the unit of node `core_mips`): the VM's demand is its
     /// workload level x `vcpus` x `mips`, and one vCPU never gets more than one host
-    /// core. Absent = a vCPU is one core.
+    /// core (a 2,500 MIPS vCPU on 1,860 MIPS cores runs at 1,860, and at full speed
+    /// once migrated to faster cores). Absent = a vCPU is one core.
     #[serde(default)]
     pub mips: Option<f64>,
     /// When the group's VMs arrive (placed then by the policy, or refused when no
-    /// host can take them); absent = present from the start.
+    /// host can take them); absent = present from the start. Not for service groups,
+    /// whose replicas come and go by scale out / in.
     #[serde(default)]
     pub arrive_s: Option<f64>,
     /// When they leave; absent = they stay to the end.

@@ -254,38 +254,58 @@ impl Scenario {
                 }
             }
         }
-        let Some(compat) = &self.compat else {
-            // scalelab's own model counts cores; MIPS are only read by the profile.
-            if let Some(i) = self.nodes.iter().position(|g| g.core_mips.is_some()) {
+        // Speeds are all or nothing: a core without one, beside cores with one, has no
+        // meaning (and a VM without a size cannot be compared with a host's cores).
+        let first_speed = self
+            .nodes
+            .iter()
+            .position(|g| g.core_mips.is_some())
+            .map(|i| format!("nodes[{i}].core_mips"))
+            .or_else(|| {
+                self.vms
+                    .iter()
+                    .position(|g| g.mips.is_some())
+                    .map(|i| format!("vms[{i}].mips"))
+            });
+        if let Some(first) = &first_speed {
+            if let Some(i) = self.nodes.iter().position(|g| g.core_mips.is_none()) {
                 return Err(InputError::field(
                     format!("nodes[{i}].core_mips"),
-                    "per-core speeds are only modelled by the CloudSim profile so far \
-                     ([compat] profile = \"cloudsim\"); scalelab's own model counts cores",
+                    format!(
+                        "missing: {first} gives speeds in MIPS, so every node group needs \
+                         core_mips and every VM group mips"
+                    ),
                 ));
             }
-            if let Some(i) = self.vms.iter().position(|g| g.mips.is_some()) {
+            if let Some(i) = self.vms.iter().position(|g| g.mips.is_none()) {
                 return Err(InputError::field(
                     format!("vms[{i}].mips"),
-                    "VM sizes in MIPS are only modelled by the CloudSim profile so far \
-                     ([compat] profile = \"cloudsim\"); scalelab's own model counts vCPUs",
+                    format!(
+                        "missing: {first} gives speeds in MIPS, so every node group needs \
+                         core_mips and every VM group mips"
+                    ),
                 ));
             }
-            if let Some(i) = self
-                .vms
-                .iter()
-                .position(|g| g.arrive_s.is_some() || g.depart_s.is_some() || g.trace_lifecycle)
-            {
-                let f = if self.vms[i].arrive_s.is_some() {
+        }
+        let Some(compat) = &self.compat else {
+            // scalelab's own model: a service group's replicas come and go by scale
+            // out / in, sharing the group's load; a schedule of their own would fight it.
+            if let Some(i) = self.vms.iter().position(|g| {
+                g.service_group.is_some()
+                    && (g.arrive_s.is_some() || g.depart_s.is_some() || g.trace_lifecycle)
+            }) {
+                let g = &self.vms[i];
+                let f = if g.arrive_s.is_some() {
                     "arrive_s"
-                } else if self.vms[i].depart_s.is_some() {
+                } else if g.depart_s.is_some() {
                     "depart_s"
                 } else {
                     "trace_lifecycle"
                 };
                 return Err(InputError::field(
                     format!("vms[{i}].{f}"),
-                    "VMs that arrive or leave during a run are only modelled by the CloudSim \
-                     profile so far ([compat] profile = \"cloudsim\")",
+                    "a service group's VMs come and go by scale out / in, not on a schedule: \
+                     remove it or the group's service_group",
                 ));
             }
             return Ok(());

@@ -116,7 +116,7 @@ impl Simulation {
             while !left.is_empty() && self.overloaded_by(&d, h, -removed) {
                 let k = self.select_vm(&left);
                 let v = left.remove(k);
-                removed += self.vms[v].demand_cores.min(self.vms[v].vcpus as f64) / cores;
+                removed += self.vms[v].capped_demand() / cores;
                 selected.push(v);
             }
         }
@@ -173,7 +173,7 @@ impl Simulation {
             VmSelection::Mmt => mmt(self),
             VmSelection::Mu => argmin(&|v| {
                 let x = &self.vms[v];
-                x.demand_cores.min(x.vcpus as f64) / x.vcpus as f64
+                x.capped_demand() / x.alloc_cores()
             }),
             VmSelection::Rs => (self.rng_selection.uniform() * vms.len() as f64) as usize,
             VmSelection::Mc => {
@@ -197,15 +197,15 @@ impl Simulation {
         wake: bool,
         tent: &mut Tentative,
     ) -> Vec<Move> {
-        let demand = |v: usize| self.vms[v].demand_cores.min(self.vms[v].vcpus as f64);
+        let demand = |v: usize| self.vms[v].capped_demand();
         vms.sort_by(|&a, &c| demand(c).total_cmp(&demand(a)).then(a.cmp(&c)));
         let mut moves = Vec::new();
         for v in vms {
             let Some(src) = self.vms[v].node else {
                 continue;
             };
-            if let Some((dst, after)) = self.find_node(d, v, src, excluded, wake, tent) {
-                tent.cores[dst] += demand(v);
+            if let Some((dst, after)) = self.find_node(d, v, Some(src), excluded, wake, tent) {
+                tent.cores[dst] += self.vms[v].capped_demand_on(self.nodes[dst].core_speed);
                 tent.mem_mib[dst] += self.vms[v].memory_mib;
                 moves.push(Move {
                     vm: v,
@@ -220,33 +220,32 @@ impl Simulation {
     }
 
     /// `findHostForVm` on scalelab's nodes: with room for the VM's memory, a path to
-    /// its host, not excluded, at most 100 % with it and not overloaded by it (a node
+    /// its host (`src`; none for an arriving VM), not excluded, at most 100 % with it and not overloaded by it (a node
     /// with nothing on it is not asked); the least power increase wins, then the
     /// fullest, then the lower index. The node's utilization with the VM comes with it.
     fn find_node(
         &self,
         d: &Detect,
         v: usize,
-        src: usize,
+        src: Option<usize>,
         excluded: &[bool],
         wake: bool,
         tent: &Tentative,
     ) -> Option<(usize, f64)> {
         let vm = &self.vms[v];
-        let demand = vm.demand_cores.min(vm.vcpus as f64);
         let mut best: Option<(f64, f64, usize)> = None;
         for (t, node) in self.nodes.iter().enumerate() {
             let asleep = node.asleep();
-            if t == src || excluded[t] || !(node.up || (wake && asleep)) {
+            if src == Some(t) || excluded[t] || !(node.up || (wake && asleep)) {
                 continue;
             }
             if node.free_mem_mib() < vm.memory_mib + tent.mem_mib[t]
-                || self.nominal_path_mbps(src, t) <= 0.0
+                || src.is_some_and(|s| self.nominal_path_mbps(s, t) <= 0.0)
             {
                 continue;
             }
             let before = self.booked_util(t) + tent.cores[t] / node.cores;
-            let after = before + demand / node.cores;
+            let after = before + vm.capped_demand_on(node.core_speed) / node.cores;
             if after > 1.0 {
                 continue;
             }
@@ -266,6 +265,26 @@ impl Simulation {
             best = Some((increase, after, t));
         }
         best.map(|(_, after, t)| (t, after))
+    }
+
+    /// Where a Beloglazov baseline puts an arriving VM: as CloudSim places a new VM,
+    /// by power-aware best fit over every node that is not crashed (one that is off is
+    /// powered on for it); `None` when none can take it without overload.
+    pub(super) fn power_aware_arrival(
+        &mut self,
+        b: Baseline,
+        v: usize,
+        now: TimeMs,
+    ) -> Option<usize> {
+        let d = self.detect(b);
+        let n = self.nodes.len();
+        let tent = Tentative {
+            cores: vec![0.0; n],
+            mem_mib: vec![0; n],
+        };
+        let (t, _) = self.find_node(&d, v, None, &vec![false; n], true, &tent)?;
+        self.power_on(t, now, "a VM arrived for it");
+        Some(t)
     }
 
     /// `getMigrationMapFromUnderUtilizedHosts`: the least utilized node first, all of
@@ -398,8 +417,8 @@ impl Simulation {
             after(a).total_cmp(&after(c)).then(a.cmp(&c))
         });
         for vm in vms {
-            let demand = self.vms[vm].demand_cores.min(self.vms[vm].vcpus as f64);
-            let mem = self.vms[vm].memory_mib;
+            let v = &self.vms[vm];
+            let mem = v.memory_mib;
             let best = up
                 .iter()
                 .copied()
@@ -408,7 +427,13 @@ impl Simulation {
                         && self.nodes[t].free_mem_mib() >= mem
                         && self.path_capacity_mbps(src, t) > 0.0
                 })
-                .map(|t| (self.booked_util(t) + demand / self.nodes[t].cores, t))
+                .map(|t| {
+                    let n = &self.nodes[t];
+                    (
+                        self.booked_util(t) + v.capped_demand_on(n.core_speed) / n.cores,
+                        t,
+                    )
+                })
                 .filter(|&(post, _)| post <= WATCHER_THRESHOLD)
                 .min_by(|a, c| a.0.total_cmp(&c.0).then(a.1.cmp(&c.1)));
             let Some((post, dst)) = best else { continue };

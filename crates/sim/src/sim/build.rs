@@ -23,10 +23,13 @@ impl Simulation {
                     (None, false) => rack_ix(&g.racks[i as usize % g.racks.len()]),
                     (None, true) => rack_ix(""),
                 };
+                let core_speed = g.core_mips.map_or(1.0, |m| m / REF_MIPS);
                 nodes.push(NodeRt {
                     id: member_name(&g.name, g.count, i),
                     rack,
-                    cores: g.cores,
+                    cores: g.cores * core_speed,
+                    core_count: g.cores,
+                    core_speed,
                     memory_mib: g.memory_mib,
                     nic_mbps: g.nic_mbps,
                     power: g.power.as_ref().and_then(|p| p.watts()),
@@ -67,6 +70,9 @@ impl Simulation {
         let mut vms = Vec::new();
         let mut placements = Vec::new();
         let mut spread_cursor = 0usize;
+        let duration_ms = sc.duration_s * 1000;
+        // Arrivals and departures to schedule, in VM order.
+        let mut lifecycle: Vec<(TimeMs, Ev)> = Vec::new();
         for (gi, g) in sc.vms.iter().enumerate() {
             let spec = std::sync::Arc::new(g.workload.clone());
             let trace = group_trace(gi, g)?;
@@ -101,6 +107,45 @@ impl Simulation {
                     groups[k].active.push(idx);
                 }
                 let name = member_name(&g.name, g.count, i);
+                // When it exists: as its trace says, or as scheduled, or all run long.
+                let (arrive_s, depart_s) = match tvm.filter(|_| g.trace_lifecycle) {
+                    Some(t) => (
+                        t.span_s.0 as f64,
+                        (t.span_s.1 < sc.duration_s).then_some(t.span_s.1 as f64),
+                    ),
+                    None => (g.arrive_s.unwrap_or(0.0), g.depart_s),
+                };
+                let arrive_ms = (arrive_s * 1000.0).round() as TimeMs;
+                if let Some(d) = depart_s.map(|d| (d * 1000.0).round() as TimeMs) {
+                    if d < duration_ms {
+                        lifecycle.push((d.max(arrive_ms), Ev::VmDepart { vm: idx as u32 }));
+                    }
+                }
+                let stream = derive(sc.seed, idx as u64 + 1);
+                let shape = VmShape {
+                    id: name.clone(),
+                    vcpus,
+                    vcpu_size: g.mips.map_or(1.0, |m| m / REF_MIPS),
+                    memory_mib,
+                    resident_frac: g.resident_memory_frac,
+                    dirty_rate: g.dirty_rate_mib_s,
+                    dirty_follows_cpu: g.dirty_rate_follows_cpu,
+                    group,
+                    anti_affinity: g.anti_affinity_group.clone(),
+                };
+                let mut vm = VmRt::new(shape, &policy, window);
+                vm.workload = Some(Workload::trace_member(
+                    spec.clone(),
+                    i as usize,
+                    Pcg32::new(stream, 1),
+                ));
+                if arrive_ms > 0 {
+                    // Placed when it arrives (lifecycle.rs).
+                    vm.status = VmStatus::Pending;
+                    lifecycle.push((arrive_ms, Ev::VmArrive { vm: idx as u32 }));
+                    vms.push(vm);
+                    continue;
+                }
                 // Placement: the listed nodes round-robin, else spread over all nodes,
                 // skipping nodes without memory for the VM.
                 let node = if g.nodes.is_empty() {
@@ -139,27 +184,8 @@ impl Simulation {
                     vm: idx as u32,
                     node: Some(node as u32),
                 });
-                let stream = derive(sc.seed, idx as u64 + 1);
-                let mut vm = VmRt::new(
-                    VmShape {
-                        id: name,
-                        vcpus,
-                        memory_mib,
-                        resident_frac: g.resident_memory_frac,
-                        dirty_rate: g.dirty_rate_mib_s,
-                        dirty_follows_cpu: g.dirty_rate_follows_cpu,
-                        group,
-                        anti_affinity: g.anti_affinity_group.clone(),
-                    },
-                    &policy,
-                    window,
-                );
                 vm.node = Some(node);
-                vm.workload = Some(Workload::trace_member(
-                    spec.clone(),
-                    i as usize,
-                    Pcg32::new(stream, 1),
-                ));
+                vm.vcpu_cap = vm.vcpu_size.min(nodes[node].core_speed);
                 vms.push(vm);
             }
         }
@@ -194,7 +220,7 @@ impl Simulation {
             rng_durations: Pcg32::new(derive(sc.seed, stream::STEP_DURATIONS), 9),
             rng_selection: Pcg32::new(derive(sc.seed, stream::VM_SELECTION), 5),
             last_tick_ms: 0,
-            duration_ms: sc.duration_s * 1000,
+            duration_ms,
             sample_ms,
             control_ms: sc.control_interval_s * 1000,
             record_ms: sc.record_interval_s() * 1000,
@@ -225,6 +251,9 @@ impl Simulation {
                 (f.at_s() * 1000.0).round() as u64,
                 Ev::FailureStart { idx: i as u32 },
             );
+        }
+        for (t, ev) in lifecycle {
+            sim.q.schedule(t, ev);
         }
         sim.q.schedule(0, Ev::Tick);
         for n in 0..sim.nodes.len() {

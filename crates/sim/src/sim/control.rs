@@ -238,7 +238,7 @@ impl Simulation {
                     node_id: self.nodes[v.node.unwrap_or(0)].id.clone(),
                     vcpus: v.vcpus,
                     memory_mib: v.memory_mib,
-                    cpu_demand_cores: v.demand_cores.min(v.vcpus as f64),
+                    cpu_demand_cores: v.capped_demand(),
                     dirty_rate_mib_s: v.dirty_rate_mib_s(),
                     anti_affinity_group: v.anti_affinity.clone(),
                     service_group: v.group.map(|g| self.groups[g].name.clone()),

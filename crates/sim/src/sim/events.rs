@@ -49,4 +49,12 @@ pub(super) enum Ev {
     NodeBooted {
         node: u32,
     },
+    /// A VM's scheduled (or trace-given) arrival: it is placed now, or refused.
+    VmArrive {
+        vm: u32,
+    },
+    /// A VM's scheduled (or trace-given) departure.
+    VmDepart {
+        vm: u32,
+    },
 }

@@ -304,6 +304,9 @@ impl Simulation {
             if v.status == VmStatus::Down {
                 v.status = VmStatus::Running;
                 self.downtime_ms += now - v.down_since_ms;
+            } else if v.status == VmStatus::Pending {
+                // It arrived while the node booted (lifecycle.rs).
+                v.status = VmStatus::Running;
             }
         }
         self.nodes[n].load_cores = self.nodes[n].background_cores

@@ -83,6 +83,7 @@ impl Simulation {
             metrics.esv = Some(e * metrics.slav);
         }
         let sc = &self.sc;
+        let speeds = sc.nodes.iter().any(|g| g.core_mips.is_some());
         RunRecord {
             format: crate::record::FORMAT.to_string(),
             version: crate::record::VERSION,
@@ -104,8 +105,9 @@ impl Simulation {
                 .map(|n| NodeInfo {
                     id: n.id.clone(),
                     rack: self.racks[n.rack].clone(),
-                    cores: n.cores,
+                    cores: n.core_count,
                     memory_mib: n.memory_mib,
+                    core_mips: speeds.then_some(n.core_speed * REF_MIPS),
                 })
                 .collect(),
             vms: self
@@ -116,6 +118,7 @@ impl Simulation {
                     service_group: v.group.map(|g| self.groups[g].name.clone()),
                     memory_mib: v.memory_mib,
                     vcpus: v.base_vcpus,
+                    mips: speeds.then_some(v.vcpu_size * REF_MIPS),
                 })
                 .collect(),
             metrics,

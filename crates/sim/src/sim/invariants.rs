@@ -17,6 +17,14 @@ impl Simulation {
                 (VmStatus::Running | VmStatus::Down, None) => {
                     msgs.push(format!("VM {} is on no node and not lost", v.id))
                 }
+                (VmStatus::Departed { .. }, Some(n)) => msgs.push(format!(
+                    "VM {} has left but is still on node {}",
+                    v.id, self.nodes[n].id
+                )),
+                (VmStatus::Pending, Some(n)) if self.nodes[n].up => msgs.push(format!(
+                    "VM {} waits to start on node {}, which serves",
+                    v.id, self.nodes[n].id
+                )),
                 (_, Some(n)) => used[n] += v.memory_mib,
                 _ => {}
             }

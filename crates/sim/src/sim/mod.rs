@@ -22,6 +22,7 @@
 //! | `scaling.rs` | carrying out scale up / down / out / in |
 //! | `executor/` | the migration state machine (a `Phase` per migration), the memory / CPU it holds on its nodes (hold, switch, release), transfers, rollback conditions and validation, expected vs actual |
 //! | `failures.rs` | injected and stochastic failures, crashes, recoveries, restarts |
+//! | `lifecycle.rs` | VMs arriving (placed by the policy, or refused) and departing during the run |
 //! | `power.rs` | power states: empty nodes switched off, sleeping nodes woken for a placement, boots |
 //! | `journal.rs` | what the run writes down: decisions, events, placements, series, violations |
 //! | `invariants.rs` | the invariant checker run after every event |
@@ -42,6 +43,7 @@ mod finish;
 mod ids;
 mod invariants;
 mod journal;
+mod lifecycle;
 mod power;
 mod ring;
 mod sampling;
@@ -83,7 +85,7 @@ use ids::MigId;
 use journal::action_index;
 use ring::Ring;
 use scaling::ScaleRequest;
-use state::{GroupRt, NodeRt, PowerState, VmRt, VmShape, VmStatus, pair_index};
+use state::{GroupRt, NodeRt, PowerState, REF_MIPS, VmRt, VmShape, VmStatus, pair_index};
 
 /// Everything the simulator can refuse before it starts.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +214,8 @@ impl Simulation {
                 }
                 Ev::VmRestart { vm } => self.restart_vm(vm as usize, t),
                 Ev::NodeBooted { node } => self.node_booted(node as usize, t),
+                Ev::VmArrive { vm } => self.arrive_vm(vm as usize, t),
+                Ev::VmDepart { vm } => self.depart_vm(vm as usize, t),
             }
             if self.sc.sim.check_invariants {
                 self.check_invariants();

@@ -54,7 +54,7 @@ impl Simulation {
                 if let Some(w) = &mut v.workload {
                     v.own_level = w.sample(t_s);
                 }
-                total += v.own_level * v.base_vcpus as f64;
+                total += v.own_level * v.base_vcpus as f64 * v.vcpu_size;
             }
             let share = total / g.active.len().max(1) as f64;
             for &i in &g.active {
@@ -72,7 +72,7 @@ impl Simulation {
                 if let Some(w) = &mut v.workload {
                     v.own_level = w.sample(t_s);
                 }
-                v.demand_cores = v.own_level * v.base_vcpus as f64;
+                v.demand_cores = v.own_level * v.base_vcpus as f64 * v.vcpu_size;
             }
             alive += u64::from(v.alive());
             if let Some(n) = v.node {
@@ -80,7 +80,7 @@ impl Simulation {
             }
             if v.status == VmStatus::Running {
                 running_demand += v.demand_cores;
-                let u = v.demand_cores / v.vcpus as f64;
+                let u = v.demand_cores / v.alloc_cores();
                 v.hist.push(u);
                 v.forecaster.observe(u);
                 if control {

@@ -36,9 +36,9 @@ impl Simulation {
                 let n = v.node.unwrap_or(0);
                 let node = &self.nodes[n];
                 let after = node.vcpus_placed - v.vcpus as u64 + new as u64;
-                let fits =
-                    new < v.vcpus || (after as f64) <= node.cores * self.sc.sim.vcpu_overcommit;
-                let demand = v.stats.avg * f64::from(v.vcpus);
+                let fits = new < v.vcpus
+                    || (after as f64) <= node.core_count * self.sc.sim.vcpu_overcommit;
+                let demand = v.stats.avg * v.alloc_cores();
                 let reverses = reversal_allowed(
                     v.last_resize,
                     action,

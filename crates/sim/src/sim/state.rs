@@ -11,7 +11,19 @@ pub(super) enum VmStatus {
     Lost,
     /// Removed by scale in.
     Removed,
+    /// Not yet arrived (`arrive_s`, or a trace that starts later): on no node.
+    Pending,
+    /// Left the run (`depart_s`, or its trace ended), or found no node when it
+    /// arrived (`refused`).
+    Departed {
+        refused: bool,
+    },
 }
+
+/// The MIPS of one reference core: with per-core speeds (`core_mips`, VM `mips`),
+/// capacities and demands are counted in cores of this speed, so a scenario without
+/// speeds (every core 1) and one with them read alike.
+pub(super) const REF_MIPS: f64 = 1000.0;
 
 /// A node's power (see [`crate::scenario::PowerConfig`]); a crash is not a power
 /// state: a crashed node is on and down.
@@ -27,7 +39,13 @@ pub(super) enum PowerState {
 pub(super) struct NodeRt {
     pub(super) id: String,
     pub(super) rack: usize,
+    /// CPU capacity in reference cores: its cores times `core_speed`.
     pub(super) cores: f64,
+    /// How many cores it has (vCPU overcommit counts these).
+    pub(super) core_count: f64,
+    /// Speed of one core in reference cores (`core_mips` / [`REF_MIPS`]); 1 when the
+    /// scenario gives no speeds.
+    pub(super) core_speed: f64,
     pub(super) memory_mib: u64,
     pub(super) nic_mbps: f64,
     pub(super) power: Option<[f64; 11]>,
@@ -103,6 +121,11 @@ pub(super) struct VmRt {
     pub(super) id: String,
     pub(super) base_vcpus: u32,
     pub(super) vcpus: u32,
+    /// Reference cores one vCPU asks for (`mips` / [`REF_MIPS`]; 1 without speeds).
+    pub(super) vcpu_size: f64,
+    /// What one vCPU can use where it runs: its size, or one host core when the host's
+    /// cores are slower (a vCPU runs on one core at a time).
+    pub(super) vcpu_cap: f64,
     pub(super) memory_mib: u64,
     /// Declared fraction of memory touched (see `VmGroup::resident_memory_frac`).
     pub(super) resident_frac: f64,
@@ -135,6 +158,8 @@ pub(super) struct VmRt {
     /// The node the VM last left by migration, and when it switched over.
     pub(super) left: Option<(usize, TimeMs)>,
     pub(super) migration: Option<MigId>,
+    /// Due to leave, waiting for its migration to end.
+    pub(super) depart_pending: bool,
     /// When it went down (valid while `status == Down`): downtime is counted exactly,
     /// not per tick.
     pub(super) down_since_ms: TimeMs,
@@ -145,6 +170,7 @@ pub(super) struct VmRt {
 pub(super) struct VmShape {
     pub(super) id: String,
     pub(super) vcpus: u32,
+    pub(super) vcpu_size: f64,
     pub(super) memory_mib: u64,
     pub(super) resident_frac: f64,
     pub(super) dirty_rate: f64,
@@ -161,6 +187,8 @@ impl VmRt {
             id: s.id,
             base_vcpus: s.vcpus,
             vcpus: s.vcpus,
+            vcpu_size: s.vcpu_size,
+            vcpu_cap: s.vcpu_size,
             memory_mib: s.memory_mib,
             resident_frac: s.resident_frac,
             dirty_rate: s.dirty_rate,
@@ -183,6 +211,7 @@ impl VmRt {
             last_resize: None,
             left: None,
             migration: None,
+            depart_pending: false,
             down_since_ms: 0,
         }
     }
@@ -192,6 +221,7 @@ impl VmRt {
         VmShape {
             id: self.id.clone(),
             vcpus: self.base_vcpus,
+            vcpu_size: self.vcpu_size,
             memory_mib: self.memory_mib,
             resident_frac: self.resident_frac,
             dirty_rate: self.dirty_rate,
@@ -215,7 +245,7 @@ impl VmRt {
     pub(super) fn dirty_rate_mib_s(&self) -> f64 {
         let rate = self.dirty_rate * self.dirty_factor;
         if self.dirty_follows_cpu {
-            rate * (self.demand_cores / self.vcpus as f64).clamp(0.0, 1.0)
+            rate * (self.demand_cores / self.alloc_cores()).clamp(0.0, 1.0)
         } else {
             rate
         }
@@ -223,10 +253,27 @@ impl VmRt {
 
     pub(super) fn used_cores(&self) -> f64 {
         if self.status == VmStatus::Running && !self.paused {
-            self.demand_cores.min(self.vcpus as f64)
+            self.capped_demand()
         } else {
             0.0
         }
+    }
+
+    /// Its allocation in reference cores: what its utilization is a fraction of.
+    pub(super) fn alloc_cores(&self) -> f64 {
+        self.vcpus as f64 * self.vcpu_size
+    }
+
+    /// Its demand as far as its vCPUs can carry it on the node it is on.
+    pub(super) fn capped_demand(&self) -> f64 {
+        self.demand_cores.min(self.vcpus as f64 * self.vcpu_cap)
+    }
+
+    /// Its demand as far as its vCPUs could carry it on cores of `core_speed`: what it
+    /// would bring to another node.
+    pub(super) fn capped_demand_on(&self, core_speed: f64) -> f64 {
+        self.demand_cores
+            .min(self.vcpus as f64 * self.vcpu_size.min(core_speed))
     }
 }
 
@@ -266,6 +313,8 @@ impl Simulation {
         }
         if let Some(t) = to {
             self.node_vms[t].push(vm as u32);
+            let v = &mut self.vms[vm];
+            v.vcpu_cap = v.vcpu_size.min(self.nodes[t].core_speed);
         }
         self.vms[vm].node = to;
         self.placements.push(PlacementChange {

@@ -14,7 +14,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "migration details"),
     (
         "f",
-        "cycle the event filter (all, failures, migrations, scaling)",
+        "cycle the event filter (all, failures, migrations, scaling, lifecycle)",
     ),
     ("mouse", "wheel scrolls the panel under it, click selects"),
     ("?", "this help"),

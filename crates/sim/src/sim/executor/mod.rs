@@ -115,7 +115,9 @@ impl Simulation {
         let id = MigId::from_ix(self.migs.len());
         let source_util = self.nodes[src].util();
         let v = &self.vms[vm];
-        let demand = v.demand_cores.min(v.vcpus as f64);
+        let demand = v.capped_demand();
+        // What it will use there: a per-core cap may differ between the two nodes.
+        let demand_at_dst = v.capped_demand_on(self.nodes[dst].core_speed);
         let mem = v.memory_mib;
         // The plan was made on the round's snapshot; actions applied since (a scale out
         // placing replicas) may have used the memory it counted on.
@@ -129,7 +131,7 @@ impl Simulation {
         }
         // Held until switchover (or released by a rollback): see `release_target`.
         self.nodes[dst].held_mem_mib += mem;
-        self.nodes[dst].reserved_cores += demand;
+        self.nodes[dst].reserved_cores += demand_at_dst;
         self.nodes[src].migrations += 1;
         self.nodes[dst].migrations += 1;
         self.vms[vm].migration = Some(id);
@@ -179,7 +181,8 @@ impl Simulation {
                 target_utilization_model: model_utilization,
             }),
         });
-        self.migs.push(MigRt::new(vm, src, dst, plan, demand));
+        self.migs
+            .push(MigRt::new(vm, src, dst, plan, demand_at_dst));
         self.active.push(id);
         let detail = format!("{} -> {}", self.nodes[src].id, self.nodes[dst].id);
         self.event(
@@ -565,6 +568,10 @@ impl Simulation {
         self.nodes[src].migrations -= 1;
         self.nodes[dst].migrations -= 1;
         self.vms[vm].migration = None;
+        if self.vms[vm].depart_pending {
+            // It was due to leave while migrating (lifecycle.rs).
+            self.q.schedule(now, Ev::VmDepart { vm: vm as u32 });
+        }
         let r = &mut self.records[m];
         if r.outcome.is_some() {
             let msg = format!("migration {m} got a second outcome {outcome:?}");

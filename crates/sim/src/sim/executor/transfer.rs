@@ -40,7 +40,7 @@ impl Simulation {
                 mig.dirtied_mib = (mig.dirtied_mib + rate * dt).min(wws * v.memory_mib as f64);
                 // PDM: the CPU auto-converge takes from the guest is lost to migration.
                 if mig.throttle.frac > 0.0 {
-                    let demand = v.demand_cores.min(v.vcpus as f64);
+                    let demand = v.capped_demand();
                     self.pdm_lost += mig.throttle.frac * demand * dt * 1000.0;
                 }
             }
