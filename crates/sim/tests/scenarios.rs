@@ -320,3 +320,34 @@ fn no_vm_migrates_back_within_the_return_window() {
     // (That the planner skips such nodes is tested on a hand-built cluster in
     // crates/engine/src/planner/mod.rs; here, that the simulator tells it which.)
 }
+
+#[test]
+fn mixed_fleet_churn_has_unlike_cpus_and_vms_that_come_and_go() {
+    let r = run_checked(&shipped("mixed-fleet-churn"), None);
+    let m = &r.metrics;
+    // 60 batch VMs and 40 jobs arrive and leave; none is refused (hosts are woken).
+    assert_eq!(
+        (m.vm_arrivals, m.vm_departures, m.refused_arrivals),
+        (100, 100, 0)
+    );
+    assert!(m.host_shutdowns > 0 && m.host_power_ons > 0, "{m:?}");
+    let speed = |n: u32| r.nodes[n as usize].core_mips;
+    assert!(r.nodes.iter().all(|n| n.core_mips.is_some()));
+    // Migrations between the two kinds of host, both ways.
+    let done = outcomes(&r, Outcome::Completed);
+    assert!(done.iter().any(|x| speed(x.source) < speed(x.target)));
+    assert!(done.iter().any(|x| speed(x.source) > speed(x.target)));
+    // A departing VM's memory is free again: nothing stays placed at the end for it.
+    let batch: Vec<u32> = (0..r.vms.len() as u32)
+        .filter(|&v| r.vms[v as usize].id.starts_with("batch-"))
+        .collect();
+    for v in batch {
+        let last = r
+            .placements
+            .iter()
+            .rev()
+            .find(|p| p.vm == v)
+            .expect("placed");
+        assert_eq!(last.node, None, "{}", r.vms[v as usize].id);
+    }
+}
