@@ -219,3 +219,48 @@ fn cooldowns_in_intervals_still_work_and_say_so() {
         );
     }
 }
+
+#[test]
+fn a_summary_record_keeps_the_numbers_and_drops_the_migration_detail() {
+    let dir = TempDir::new("summary");
+    let (full, summary) = (dir.path("full.json"), dir.path("summary.json"));
+    let sc = "scenarios/target-spike-rollback.toml";
+    assert!(
+        scalelab(&["run", sc, "--no-store", "-o", p(&full)])
+            .status
+            .success()
+    );
+    let o = scalelab(&[
+        "run",
+        sc,
+        "--no-store",
+        "--record-detail",
+        "summary",
+        "-o",
+        p(&summary),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let read = |f: &std::path::Path| -> (Value, usize) {
+        let bytes = std::fs::read(f).unwrap();
+        (serde_json::from_slice(&bytes).unwrap(), bytes.len())
+    };
+    let ((f, f_len), (s, s_len)) = (read(&full), read(&summary));
+    assert!(f.get("detail").is_none());
+    assert_eq!(s["detail"], "summary");
+    assert_eq!(s["metrics"], f["metrics"]);
+    assert_eq!(s["series"], f["series"]);
+    assert!(f["metrics"]["migrations"].as_u64().unwrap() > 0);
+    assert_eq!(s["migrations"].as_array().unwrap().len(), 0);
+    assert!(s_len * 2 < f_len, "{s_len} vs {f_len}");
+    let kinds: Vec<&str> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"rollback") && !kinds.contains(&"migration_start"));
+    // The report opens it.
+    let html = dir.path("s.html");
+    let o = scalelab(&["report", p(&summary), "--out", p(&html)]);
+    assert!(o.status.success(), "{o:?}");
+}

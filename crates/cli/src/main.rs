@@ -16,9 +16,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use scalelab_engine::batch::DecideInput;
 use scalelab_engine::{Engine, PolicyConfig, legacy};
+
+/// `scalelab run --record-detail`: see [`scalelab_sim::record::RecordDetail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RecordDetailArg {
+    Full,
+    Summary,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +77,11 @@ enum Command {
         /// Run record path (default: NAME-seedN.run.json in the working directory).
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// What the record file keeps: everything, or a summary without the
+        /// per-migration detail (migration records, their milestones in the event
+        /// log, decisions); the store gets the whole run either way.
+        #[arg(long, value_enum, default_value_t = RecordDetailArg::Full)]
+        record_detail: RecordDetailArg,
         /// Do not store the run in the database.
         #[arg(long)]
         no_store: bool,
@@ -323,6 +335,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             scenario,
             seed,
             out,
+            record_detail,
             no_store,
             no_resource_limits,
         } => {
@@ -335,7 +348,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             let started_at = scalelab_store::rfc3339_utc(files::now_unix_ms());
             let (record, took) = run::run_file(&scenario, seed, !no_resource_limits)?;
             let out = out.unwrap_or_else(|| run::default_out(&record));
-            run::write_record(&record, &out)?;
+            match record_detail {
+                RecordDetailArg::Full => run::write_record(&record, &out)?,
+                RecordDetailArg::Summary => run::write_record(&record.summary(), &out)?,
+            }
             print!("{}", run::summary(&record));
             print!("{}", run::speed(&record, took));
             println!("run record: {}", out.display());

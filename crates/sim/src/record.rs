@@ -20,6 +20,8 @@
 //! - `series`: node utilization and state every `record_interval_ms`, and the
 //!   cluster's power draw when nodes have power models.
 //! - `invariant_violations`: empty unless the invariant checker found a problem.
+//! - `detail`: absent for a full record; `"summary"` for one written without the
+//!   per-migration detail (see [`RunRecord::summary`]).
 //!
 //! Times are simulated milliseconds since the start. Same scenario + seed => the same
 //! bytes.
@@ -51,9 +53,70 @@ pub struct RunRecord {
     pub series: Series,
     #[serde(default)]
     pub invariant_violations: Vec<String>,
+    #[serde(default, skip_serializing_if = "RecordDetail::is_full")]
+    pub detail: RecordDetail,
+}
+
+/// How much of a run a record keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordDetail {
+    /// Everything the run produced.
+    #[default]
+    Full,
+    /// Metrics, nodes, VMs, placements, the utilization series and the events that are
+    /// not a migration's milestones; no migration records and no decisions (their
+    /// counts and every metric over them stay in `metrics`).
+    Summary,
+}
+
+impl RecordDetail {
+    pub fn is_full(&self) -> bool {
+        *self == Self::Full
+    }
 }
 
 impl RunRecord {
+    /// The record without its per-migration detail: what a sweep, a CI job or a long
+    /// study keeps when the numbers are what it needs (CloudSim's PlanetLab day: 31 MB
+    /// in full, most of it 27,700 migration records and their milestones; a few MB
+    /// this way). Rollbacks and data losses stay in the event log.
+    pub fn summary(&self) -> RunRecord {
+        let milestone = |k: EventKind| {
+            matches!(
+                k,
+                EventKind::MigrationStart
+                    | EventKind::MigrationSwitchover
+                    | EventKind::MigrationEnd
+            )
+        };
+        RunRecord {
+            format: self.format.clone(),
+            version: self.version,
+            scenario: self.scenario.clone(),
+            scalelab_version: self.scalelab_version.clone(),
+            policy: self.policy.clone(),
+            nodes: self.nodes.clone(),
+            vms: self.vms.clone(),
+            metrics: self.metrics.clone(),
+            migrations: Vec::new(),
+            decisions: Vec::new(),
+            events: self
+                .events
+                .iter()
+                .filter(|e| !milestone(e.kind))
+                .map(|e| EventRecord {
+                    migration: None,
+                    ..e.clone()
+                })
+                .collect(),
+            placements: self.placements.clone(),
+            series: self.series.clone(),
+            invariant_violations: self.invariant_violations.clone(),
+            detail: RecordDetail::Summary,
+        }
+    }
+
     /// Check what readers index by: a record from a file or a database is user input,
     /// and the TUI and reports must not index past a list or divide by a zero interval.
     /// Says what is wrong with the first bad field.

@@ -351,3 +351,20 @@ workload = { kind = "constant", level = 0.2 }
     );
     assert!(s.contains("visitor"), "{s}");
 }
+
+#[test]
+fn a_summary_record_opens_and_says_its_migrations_are_not_in_it() {
+    let full = record();
+    let summary = full.summary();
+    assert!(summary.validate().is_ok());
+    assert!(summary.migrations.is_empty() && full.metrics.migrations > 0);
+    // Failures and rollbacks stay in the log; the milestones go with the migrations.
+    assert!(summary.events.iter().any(|e| e.kind.is_failure()));
+    let m = Model::new(vec![RunView::new(summary, "summary")]);
+    let (s, _) = screen(&m, 140, 45);
+    let want = format!(
+        "migrations: {} started, not in this summary",
+        full.metrics.migrations
+    );
+    assert!(s.contains(&want), "{s}");
+}

@@ -903,6 +903,7 @@ impl Dc {
             placements: self.placements,
             series: self.series,
             invariant_violations: Vec::new(),
+            detail: Default::default(),
         }
     }
 }

@@ -128,6 +128,7 @@ impl Simulation {
             placements: self.placements,
             series: self.series,
             invariant_violations: self.violations,
+            detail: Default::default(),
         }
     }
 }

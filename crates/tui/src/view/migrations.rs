@@ -1,6 +1,7 @@
 //! The migrations panel: each migration's step, progress against its timeout, outcome.
 
 use super::*;
+use scalelab_sim::record::RecordDetail;
 
 /// The step a migration is in at `t`, with elapsed ms and timeout s.
 pub(super) fn step_at(m: &MigrationRecord, t: u64) -> Option<(&'static str, u64, u64)> {
@@ -95,11 +96,19 @@ pub fn render_migrations(model: &Model, run: &RunView, f: &mut Frame, area: Rect
         .style(Style::new().add_modifier(Modifier::BOLD)),
     )
     .block(panel(
-        format!(
-            " migrations: {} of {} (Enter: details) ",
-            migs.len(),
-            run.record.migrations.len()
-        ),
+        if run.record.detail == RecordDetail::Summary {
+            // A summary record has the counts, not the migrations themselves.
+            format!(
+                " migrations: {} started, not in this summary record ",
+                run.record.metrics.migrations
+            )
+        } else {
+            format!(
+                " migrations: {} of {} (Enter: details) ",
+                migs.len(),
+                run.record.migrations.len()
+            )
+        },
         model.focus == Focus::Migrations,
     ));
     f.render_widget(table, area);
