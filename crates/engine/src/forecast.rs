@@ -25,8 +25,10 @@ use crate::policy::ForecastConfig;
 #[derive(Debug, Clone)]
 pub struct AccuracyTracker {
     window: usize,
-    errors: Vec<f64>,
-    naive: Vec<f64>,
+    /// Per slot: the forecast's error and the naive forecast's, side by side, so an
+    /// update touches one cache line of the buffer, not two (at 100,000 VMs a tick is
+    /// memory traffic).
+    errors: Vec<[f64; 2]>,
     next: usize,
     len: usize,
     sum_abs: f64,
@@ -39,8 +41,7 @@ impl AccuracyTracker {
         let window = window.max(1);
         Self {
             window,
-            errors: vec![0.0; window],
-            naive: vec![0.0; window],
+            errors: vec![[0.0; 2]; window],
             next: 0,
             len: 0,
             sum_abs: 0.0,
@@ -52,20 +53,24 @@ impl AccuracyTracker {
     /// Record one error (actual - predicted) and the naive forecast's error
     /// (actual - previous actual).
     pub fn push(&mut self, error: f64, naive_error: f64) {
+        let slot = &mut self.errors[self.next];
         if self.len == self.window {
-            let old = self.errors[self.next];
+            let [old, old_naive] = *slot;
             self.sum_abs -= old.abs();
             self.sum_sq -= old * old;
-            self.sum_naive -= self.naive[self.next].abs();
+            self.sum_naive -= old_naive.abs();
         } else {
             self.len += 1;
         }
-        self.errors[self.next] = error;
-        self.naive[self.next] = naive_error;
+        *slot = [error, naive_error];
         self.sum_abs += error.abs();
         self.sum_sq += error * error;
         self.sum_naive += naive_error.abs();
-        self.next = (self.next + 1) % self.window;
+        // A compare, not a division: this runs once per VM per sample.
+        self.next += 1;
+        if self.next == self.window {
+            self.next = 0;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -74,7 +79,7 @@ impl AccuracyTracker {
 
     /// Re-express every error in a unit `f` times the old one.
     pub fn scale(&mut self, f: f64) {
-        for x in self.errors.iter_mut().chain(self.naive.iter_mut()) {
+        for x in self.errors.iter_mut().flatten() {
             *x *= f;
         }
         self.sum_abs *= f.abs();
