@@ -393,3 +393,37 @@ workload = { kind = "constant", level = 0.8 }
         e.completion_s
     );
 }
+
+#[test]
+fn no_baseline_puts_a_vm_beside_its_anti_affinity_group() {
+    // node-0: a (3 cores, 1 GiB, group g) + c (4) + d (2) = 0.9 > THR's 0.8; MMT takes a
+    // (least memory), which leaves 0.6. Without power models PABFD picks the fullest
+    // host that stays under the threshold: node-1 (b, 4 cores: 0.4 -> 0.7) over node-2
+    // (e, 2 cores). b is in a's anti-affinity group, so with the group a goes to node-2.
+    let text = |aa: &str| {
+        let vm = |name: &str, level: f64, mem: u64, node: &str, group: &str| {
+            format!(
+                "[[vms]]\nname = \"{name}\"\nvcpus = 4\nmemory_mib = {mem}\nnodes = [\"{node}\"]\n\
+                 {group}workload = {{ kind = \"constant\", level = {level} }}\n"
+            )
+        };
+        format!(
+            "name = \"aa\"\nduration_s = 600\ncontrol_interval_s = 300\nsample_interval_s = 300\n\
+             [sim]\nbaseline = \"thr\"\n\
+             [[nodes]]\nname = \"node\"\ncount = 3\ncores = 10\nmemory_mib = 65536\nnic_mbps = 10000\n{}{}{}{}{}",
+            vm("a", 0.75, 1024, "node-0", aa),
+            vm("c", 1.0, 8192, "node-0", ""),
+            vm("d", 0.5, 8192, "node-0", ""),
+            vm("b", 1.0, 8192, "node-1", aa),
+            vm("e", 0.5, 8192, "node-2", ""),
+        )
+    };
+    let target = |text: &str| {
+        let r = run_checked(text, None);
+        let first = r.migrations.first().expect("THR relieves node-0");
+        assert_eq!(first.vm, vm_ix(&r, "a"));
+        r.nodes[first.target as usize].id.clone()
+    };
+    assert_eq!(target(&text("")), "node-1");
+    assert_eq!(target(&text("anti_affinity_group = \"g\"\n")), "node-2");
+}

@@ -9,7 +9,10 @@
 //! host nor on one the VM would overload; a host that is off may be woken for them.
 //! With `sim.consolidate`, the least utilized host is then emptied (all of its VMs
 //! move, or none) onto hosts that are on, then the next, and `[power]` switches the
-//! emptied hosts off. Each move's plan is estimated at the share of the network it
+//! emptied hosts off. No baseline puts a VM beside one of its anti-affinity group
+//! (placed there, migrating there, or moved there earlier in the round): the
+//! literature's policies have no such rule, but a cluster that declares one would
+//! not let them break it. Each move's plan is estimated at the share of the network it
 //! will get with the migrations in flight and the rest of the round's.
 
 use super::*;
@@ -41,6 +44,8 @@ struct Detect {
 struct Tentative {
     cores: Vec<f64>,
     mem_mib: Vec<u64>,
+    /// (node, VM) of the round's moves of VMs in an anti-affinity group.
+    spread: Vec<(usize, usize)>,
 }
 
 impl Simulation {
@@ -123,6 +128,7 @@ impl Simulation {
         let mut tent = Tentative {
             cores: vec![0.0; n],
             mem_mib: vec![0; n],
+            spread: Vec::new(),
         };
         let mut moves = self.place(&d, selected, &excluded, true, &mut tent);
         if self.sc.sim.consolidate {
@@ -207,6 +213,9 @@ impl Simulation {
             if let Some((dst, after)) = self.find_node(d, v, Some(src), excluded, wake, tent) {
                 tent.cores[dst] += self.vms[v].capped_demand_on(self.nodes[dst].core_speed);
                 tent.mem_mib[dst] += self.vms[v].memory_mib;
+                if self.vms[v].anti_affinity.is_some() {
+                    tent.spread.push((dst, v));
+                }
                 moves.push(Move {
                     vm: v,
                     src,
@@ -242,6 +251,9 @@ impl Simulation {
             if node.free_mem_mib() < vm.memory_mib + tent.mem_mib[t]
                 || src.is_some_and(|s| self.nominal_path_mbps(s, t) <= 0.0)
             {
+                continue;
+            }
+            if self.breaks_anti_affinity(v, t, &tent.spread) {
                 continue;
             }
             let before = self.booked_util(t) + tent.cores[t] / node.cores;
@@ -281,6 +293,7 @@ impl Simulation {
         let tent = Tentative {
             cores: vec![0.0; n],
             mem_mib: vec![0; n],
+            spread: Vec::new(),
         };
         let (t, _) = self.find_node(&d, v, None, &vec![false; n], true, &tent)?;
         self.power_on(t, now, "a VM arrived for it");
@@ -426,6 +439,7 @@ impl Simulation {
                     t != src
                         && self.nodes[t].free_mem_mib() >= mem
                         && self.path_capacity_mbps(src, t) > 0.0
+                        && !self.breaks_anti_affinity(vm, t, &[])
                 })
                 .map(|t| {
                     let n = &self.nodes[t];

@@ -302,6 +302,26 @@ impl Simulation {
             .min_by(|&a, &b| self.nodes[a].util().total_cmp(&self.nodes[b].util()))
     }
 
+    /// Would `vm` on node `t` share it with another VM of its anti-affinity group: one
+    /// placed there, one migrating there, or one `planned` there ((node, VM) pairs)?
+    pub(super) fn breaks_anti_affinity(
+        &self,
+        vm: usize,
+        t: usize,
+        planned: &[(usize, usize)],
+    ) -> bool {
+        let Some(g) = &self.vms[vm].anti_affinity else {
+            return false;
+        };
+        let same = |o: usize| o != vm && self.vms[o].anti_affinity.as_ref() == Some(g);
+        self.node_vms[t].iter().any(|&o| same(o as usize))
+            || self
+                .active
+                .iter()
+                .any(|&m| self.migs[m].dst == t && same(self.migs[m].vm))
+            || planned.iter().any(|&(n, o)| n == t && same(o))
+    }
+
     /// Change a VM's placement, keeping the per-node lists in step and recording the
     /// change for replay.
     pub(super) fn move_vm(&mut self, vm: usize, to: Option<usize>, now: TimeMs) {
