@@ -8,14 +8,14 @@
 //! |---|---|---|
 //! | time | an update every scheduling interval, 0.1 s after the boundary (when CloudSim's cloudlets start), and at every migration's end | ticks on the boundary, events in between |
 //! | demand | the trace value, linear between samples, times the VM's MIPS | held between samples, in cores |
-//! | CPU | cores of `core_mips` MIPS; a vCPU gets at most one core; an over-subscribed host scales every VM down alike | cores shared by demand |
+//! | CPU | cores of `core_mips` MIPS; a vCPU gets at most one core; an over-subscribed host scales every VM down alike | cores shared by demand, in cores of 1,000 MIPS when speeds are given (a vCPU capped at one host core likewise) |
 //! | migration | one step of RAM / (NIC / 2), no sharing, no downtime, never fails; or, with `compat.migrations = "precopy"`, scalelab's migration model (see `live.rs`) | five-step plans, pre-copy rounds over shared links |
 //! | CPU while migrating | the VM gets 90 % of its MIPS on the source, 10 % are allocated on the target | `migration_cpu_overhead_frac` on both |
 //! | memory | checked when a VM is first placed only | held and checked at every step |
 //! | power | SPECpower curve, linear in time between updates; a host at 0 % draws nothing | per sample; idle power while up |
-//! | hosts | a host left with nothing to run is off (0 W) and counted as a shutdown; on again when given a VM, after the node's `boot_s` (a placement waits, a migration's time includes it) and with its `boot_energy_j` per power-on, both 0 by default as in CloudSim | always on |
-//! | lifecycle | VMs arrive and leave on schedule (`arrive_s`, `depart_s`) or with their trace (`trace_lifecycle`), placed by the policy on arrival or refused | VMs are there from start to end |
-//! | finished VMs | a VM asking for exactly 0 MIPS at an update has finished and leaves (`compat.zero_demand_finishes`) | VMs never leave |
+//! | hosts | a host left with nothing to run is off (0 W) and counted as a shutdown; on again when given a VM, after the node's `boot_s` (a placement waits, a migration's time includes it) and with its `boot_energy_j` per power-on, both 0 by default as in CloudSim | always on, unless `[power] switch_off_empty` |
+//! | lifecycle | VMs arrive and leave on schedule (`arrive_s`, `depart_s`) or with their trace (`trace_lifecycle`), placed by the policy on arrival or refused | the same, placed by the policy's rule for a new VM; a VM leaving mid-migration leaves when it ends |
+//! | finished VMs | a VM asking for exactly 0 MIPS at an update has finished and leaves (`compat.zero_demand_finishes`) | a VM at 0 % stays |
 //! | SLATAH | time an active host gets less than it asks for, over active host time | time above 100 % over node time |
 //! | PDM | MIPS a migrating VM asked for but did not get, over all MIPS asked for | CPU lost to overhead over CPU asked |
 //!
