@@ -264,3 +264,32 @@ fn a_summary_record_keeps_the_numbers_and_drops_the_migration_detail() {
     let o = scalelab(&["report", p(&summary), "--out", p(&html)]);
     assert!(o.status.success(), "{o:?}");
 }
+
+#[test]
+fn the_summary_says_how_many_decisions_were_not_carried_out() {
+    let dir = TempDir::new("held");
+    let out = dir.path("r.json");
+    let sc = "scenarios/mixed-fleet-churn.toml";
+    let o = scalelab(&["run", sc, "--no-store", "-o", p(&out)]);
+    assert!(o.status.success(), "{o:?}");
+    let rec: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let held = rec["metrics"]["unapplied_decisions_by_action"]["scale_down"]
+        .as_u64()
+        .expect("a day of diurnal load holds some scale-downs back");
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("decisions:"))
+        .unwrap()
+        .to_string();
+    let held = held.to_string();
+    // Thousands are grouped in the summary.
+    let grouped = if held.len() > 3 {
+        format!("{},{}", &held[..held.len() - 3], &held[held.len() - 3..])
+    } else {
+        held
+    };
+    assert!(
+        line.contains(&format!("({grouped} not carried out)")),
+        "{line}"
+    );
+}

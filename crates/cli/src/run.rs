@@ -156,7 +156,14 @@ pub fn metrics_summary(header: &str, m: &RunMetrics) -> String {
     let decisions: Vec<String> = m
         .decisions_by_action
         .iter()
-        .map(|(a, n)| format!("{a} {}", count(*n)))
+        .map(|(a, n)| match m.unapplied_decisions_by_action.get(a) {
+            // Most of a busy day's scale decisions can be held back (cooldown,
+            // hysteresis, a full host): say how many, or the count reads as actions.
+            Some(&held) if held > 0 => {
+                format!("{a} {} ({} not carried out)", count(*n), count(held))
+            }
+            _ => format!("{a} {}", count(*n)),
+        })
         .collect();
     s += &format!("decisions: {}\n", decisions.join(", "));
     if let Some(e) = m.energy_kwh {
