@@ -246,15 +246,7 @@ pub fn run(
             data.push(0.0);
             let mips = g.mips.unwrap_or(1000.0);
             vms.push(Vm::new(mips, g.vcpus, g.memory_mib, 0.0, data));
-            let span = w
-                .trace_vm()
-                .filter(|_| g.trace_lifecycle)
-                .map(|(t, _)| t.span_s);
-            schedule.push(match span {
-                // As the trace says: from its first reading to the end of its last.
-                Some((from, to)) => (from as f64, (to < sc.duration_s).then_some(to as f64)),
-                None => (g.arrive_s.unwrap_or(0.0), g.depart_s),
-            });
+            schedule.push(g.lifetime_s(w.trace_vm().map(|(t, _)| t.span_s), sc.duration_s));
         }
     }
     let live = (sc.compat.as_ref().map(|c| c.migrations) == Some(CompatMigrations::Precopy))

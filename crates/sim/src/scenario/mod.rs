@@ -304,6 +304,22 @@ pub struct NodeGroup {
     pub boot_energy_j: Option<f64>,
 }
 
+impl VmGroup {
+    /// When one of the group's VMs exists, in seconds: from its trace's first reading
+    /// to the end of its last with `trace_lifecycle` (`trace_span_s`, the member's
+    /// span), else as scheduled; `None` = to the end of a run of `duration_s`.
+    pub fn lifetime_s(
+        &self,
+        trace_span_s: Option<(u64, u64)>,
+        duration_s: u64,
+    ) -> (f64, Option<f64>) {
+        match trace_span_s.filter(|_| self.trace_lifecycle) {
+            Some((from, to)) => (from as f64, (to < duration_s).then_some(to as f64)),
+            None => (self.arrive_s.unwrap_or(0.0), self.depart_s),
+        }
+    }
+}
+
 fn one_f64() -> f64 {
     1.0
 }

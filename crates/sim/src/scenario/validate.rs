@@ -268,18 +268,20 @@ impl Scenario {
                     .map(|i| format!("vms[{i}].mips"))
             });
         if let Some(first) = &first_speed {
-            if let Some(i) = self.nodes.iter().position(|g| g.core_mips.is_none()) {
+            let missing = self
+                .nodes
+                .iter()
+                .position(|g| g.core_mips.is_none())
+                .map(|i| format!("nodes[{i}].core_mips"))
+                .or_else(|| {
+                    self.vms
+                        .iter()
+                        .position(|g| g.mips.is_none())
+                        .map(|i| format!("vms[{i}].mips"))
+                });
+            if let Some(field) = missing {
                 return Err(InputError::field(
-                    format!("nodes[{i}].core_mips"),
-                    format!(
-                        "missing: {first} gives speeds in MIPS, so every node group needs \
-                         core_mips and every VM group mips"
-                    ),
-                ));
-            }
-            if let Some(i) = self.vms.iter().position(|g| g.mips.is_none()) {
-                return Err(InputError::field(
-                    format!("vms[{i}].mips"),
+                    field,
                     format!(
                         "missing: {first} gives speeds in MIPS, so every node group needs \
                          core_mips and every VM group mips"

@@ -48,6 +48,17 @@ struct Tentative {
     spread: Vec<(usize, usize)>,
 }
 
+impl Tentative {
+    /// Nothing placed yet on any of `n` nodes.
+    fn new(n: usize) -> Self {
+        Self {
+            cores: vec![0.0; n],
+            mem_mib: vec![0; n],
+            spread: Vec::new(),
+        }
+    }
+}
+
 impl Simulation {
     /// One control round of a reference policy (see [`crate::baselines`]).
     pub(super) fn baseline_round(&mut self, b: Baseline, now: TimeMs) {
@@ -125,11 +136,7 @@ impl Simulation {
                 selected.push(v);
             }
         }
-        let mut tent = Tentative {
-            cores: vec![0.0; n],
-            mem_mib: vec![0; n],
-            spread: Vec::new(),
-        };
+        let mut tent = Tentative::new(n);
         let mut moves = self.place(&d, selected, &excluded, true, &mut tent);
         if self.sc.sim.consolidate {
             let more = self.consolidate(&d, &over, &moves, &mut tent);
@@ -229,8 +236,8 @@ impl Simulation {
     }
 
     /// `findHostForVm` on scalelab's nodes: with room for the VM's memory, a path to
-    /// its host (`src`; none for an arriving VM), not excluded, at most 100 % with it and not overloaded by it (a node
-    /// with nothing on it is not asked); the least power increase wins, then the
+    /// its host (`src`; none for an arriving VM), not excluded, at most 100 % with it
+    /// and not overloaded by it (a node with nothing on it is not asked); the least power increase wins, then the
     /// fullest, then the lower index. The node's utilization with the VM comes with it.
     fn find_node(
         &self,
@@ -290,11 +297,7 @@ impl Simulation {
     ) -> Option<usize> {
         let d = self.detect(b);
         let n = self.nodes.len();
-        let tent = Tentative {
-            cores: vec![0.0; n],
-            mem_mib: vec![0; n],
-            spread: Vec::new(),
-        };
+        let tent = Tentative::new(n);
         let (t, _) = self.find_node(&d, v, None, &vec![false; n], true, &tent)?;
         self.power_on(t, now, "a VM arrived for it");
         Some(t)

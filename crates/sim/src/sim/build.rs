@@ -107,14 +107,7 @@ impl Simulation {
                     groups[k].active.push(idx);
                 }
                 let name = member_name(&g.name, g.count, i);
-                // When it exists: as its trace says, or as scheduled, or all run long.
-                let (arrive_s, depart_s) = match tvm.filter(|_| g.trace_lifecycle) {
-                    Some(t) => (
-                        t.span_s.0 as f64,
-                        (t.span_s.1 < sc.duration_s).then_some(t.span_s.1 as f64),
-                    ),
-                    None => (g.arrive_s.unwrap_or(0.0), g.depart_s),
-                };
+                let (arrive_s, depart_s) = g.lifetime_s(tvm.map(|t| t.span_s), sc.duration_s);
                 let arrive_ms = (arrive_s * 1000.0).round() as TimeMs;
                 if let Some(d) = depart_s.map(|d| (d * 1000.0).round() as TimeMs) {
                     if d < duration_ms {

@@ -217,13 +217,11 @@ impl Simulation {
             if src == n && step == Phase::StopAndCopy && !switched {
                 // The VM was paused mid-copy on the dying source: its memory is gone.
                 self.cancel_timers(m);
-                let mem = self.vms[vm].memory_mib;
                 self.release_target(m);
-                self.nodes[src].used_mem_mib -= mem;
-                self.nodes[src].vcpus_placed -= self.vms[vm].vcpus as u64;
                 let pause = now - self.migs[m].pause_start_ms.unwrap_or(now);
                 self.records[m].downtime_ms = pause;
-                self.move_vm(vm, None, now);
+                // Not switched over: the VM is still placed on the source.
+                self.unplace(vm, now);
                 let v = &mut self.vms[vm];
                 v.status = VmStatus::Lost;
                 v.paused = false;

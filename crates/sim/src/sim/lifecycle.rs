@@ -24,22 +24,22 @@ impl Simulation {
         if let Some(w) = &mut vm.workload {
             vm.own_level = w.sample(t_s);
         }
-        vm.demand_cores = vm.own_level * vm.base_vcpus as f64 * vm.vcpu_size;
+        vm.demand_cores = vm.own_demand_cores();
         let (mem, vcpus) = (vm.memory_mib, vm.vcpus);
-        let node = match self.sc.sim.baseline {
-            Some(b) if b.is_beloglazov() => self.power_aware_arrival(b, v, now),
-            _ => self
+        let pabfd = self.sc.sim.baseline.filter(|b| b.is_beloglazov());
+        let node = match pabfd {
+            Some(b) => self.power_aware_arrival(b, v, now),
+            None => self
                 .least_loaded_with_room(mem)
                 .or_else(|| self.wake_for(mem, now)),
         };
         let Some(n) = node else {
             self.vms[v].status = VmStatus::Departed { refused: true };
             self.metrics.refused_arrivals += 1;
-            let why = match self.sc.sim.baseline {
-                Some(b) if b.is_beloglazov() => {
-                    format!("no node has {mem} MiB free and room for its CPU without overload")
-                }
-                _ => format!("no node has {mem} MiB free"),
+            let why = if pabfd.is_some() {
+                format!("no node has {mem} MiB free and room for its CPU without overload")
+            } else {
+                format!("no node has {mem} MiB free")
             };
             self.event(now, EventKind::ArrivalRefused, None, Some(v), None, why);
             return;
@@ -87,11 +87,8 @@ impl Simulation {
         if let Some(n) = node {
             let used = self.vms[v].used_cores();
             self.account_node(n, now);
-            let node = &mut self.nodes[n];
-            node.load_cores -= used;
-            node.used_mem_mib -= self.vms[v].memory_mib;
-            node.vcpus_placed -= u64::from(self.vms[v].vcpus);
-            self.move_vm(v, None, now);
+            self.nodes[n].load_cores -= used;
+            self.unplace(v, now);
         }
         self.vms[v].status = VmStatus::Departed { refused: false };
         self.metrics.vm_departures += 1;

@@ -54,7 +54,7 @@ impl Simulation {
                 if let Some(w) = &mut v.workload {
                     v.own_level = w.sample(t_s);
                 }
-                total += v.own_level * v.base_vcpus as f64 * v.vcpu_size;
+                total += v.own_demand_cores();
             }
             let share = total / g.active.len().max(1) as f64;
             for &i in &g.active {
@@ -72,7 +72,7 @@ impl Simulation {
                 if let Some(w) = &mut v.workload {
                     v.own_level = w.sample(t_s);
                 }
-                v.demand_cores = v.own_level * v.base_vcpus as f64 * v.vcpu_size;
+                v.demand_cores = v.own_demand_cores();
             }
             alive += u64::from(v.alive());
             if let Some(n) = v.node {

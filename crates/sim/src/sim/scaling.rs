@@ -178,11 +178,7 @@ impl Simulation {
             };
             let m = self.groups[g].active.remove(pos);
             self.vms[m].status = VmStatus::Removed;
-            if let Some(n) = self.vms[m].node {
-                self.nodes[n].used_mem_mib -= self.vms[m].memory_mib;
-                self.nodes[n].vcpus_placed -= self.vms[m].vcpus as u64;
-            }
-            self.move_vm(m, None, now);
+            self.unplace(m, now);
             removed += 1;
         }
         if removed > 0 {

@@ -259,6 +259,12 @@ impl VmRt {
         }
     }
 
+    /// The demand of its own workload's last sample, in reference cores (a replica's
+    /// is its share of its group's instead).
+    pub(super) fn own_demand_cores(&self) -> f64 {
+        self.own_level * self.base_vcpus as f64 * self.vcpu_size
+    }
+
     /// Its allocation in reference cores: what its utilization is a fraction of.
     pub(super) fn alloc_cores(&self) -> f64 {
         self.vcpus as f64 * self.vcpu_size
@@ -320,6 +326,16 @@ impl Simulation {
                 .iter()
                 .any(|&m| self.migs[m].dst == t && same(self.migs[m].vm))
             || planned.iter().any(|&(n, o)| n == t && same(o))
+    }
+
+    /// Take a VM off its node: the memory and vCPUs it held there are free again (its
+    /// load is the caller's: a running VM's stays until it is charged or resampled).
+    pub(super) fn unplace(&mut self, vm: usize, now: TimeMs) {
+        if let Some(n) = self.vms[vm].node {
+            self.nodes[n].used_mem_mib -= self.vms[vm].memory_mib;
+            self.nodes[n].vcpus_placed -= u64::from(self.vms[vm].vcpus);
+        }
+        self.move_vm(vm, None, now);
     }
 
     /// Change a VM's placement, keeping the per-node lists in step and recording the
